@@ -1,0 +1,269 @@
+"""`collect`: validate module schemas and link them into the collected folder.
+
+Everything is read and checked before anything is written; a problem anywhere means the
+collected folder is left exactly as it was. The result says which module defines which model,
+which later tasks (seed order, module graph) build on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import linkfarm
+from .config import Settings
+from .discovery import SchemaSource, discover
+from .errors import CheckFailed, SchemaError, SchemaProblem
+from .schema_reader import DEFINITION_KINDS, Block, ParsedSchema, parse_schema
+
+
+@dataclass(frozen=True)
+class Definition:
+    kind: str
+    name: str
+    module: str
+    path: str
+    line: int
+    block: Block
+
+
+@dataclass
+class CollectResult:
+    sources: list[SchemaSource]
+    parsed: dict[str, ParsedSchema]
+    definitions: dict[str, Definition]
+    mode: str
+    changes: linkfarm.Changes
+    checked_only: bool = False
+    elapsed: float = 0.0
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def modules(self) -> list[str]:
+        return sorted({source.module for source in self.sources})
+
+    def owner_of(self, name: str) -> str:
+        """The module that defines a model, enum, type or view."""
+        return self.definitions[name].module
+
+    def source_for(self, link_name: str) -> SchemaSource | None:
+        return next((s for s in self.sources if s.link_name == link_name), None)
+
+    @property
+    def differences(self) -> list[str]:
+        lines = []
+        by_name = {source.link_name: source for source in self.sources}
+        lines += [f"missing  {n} (from {by_name[n].relative})" for n in self.changes.added]
+        lines += [f"outdated {n} (from {by_name[n].relative})" for n in self.changes.replaced]
+        lines += [f"stale    {n} (no module file produces it)" for n in self.changes.removed]
+        if self.changes.incomplete_marker:
+            lines.append(
+                f"marker   {linkfarm.INCOMPLETE_MARKER} (an earlier collect was interrupted)"
+            )
+        return lines
+
+    def summary(self) -> str:
+        c = self.changes
+        verb = "checked" if self.checked_only else "collected"
+        counts = (
+            f"{len(c.added)} missing, {len(c.replaced)} outdated, {len(c.removed)} stale"
+            if self.checked_only
+            else f"{len(c.added)} added, {len(c.replaced)} replaced, {len(c.removed)} removed"
+        )
+        return (
+            f"{verb} {len(self.sources)} files from {len(self.modules)} modules ({self.mode}): "
+            f"{counts}, {len(c.unchanged)} unchanged in {self.elapsed:.2f}s"
+        )
+
+
+def collect(settings: Settings, *, check: bool = False, mode: str | None = None) -> CollectResult:
+    """Validate and collect; with check=True write nothing and raise CheckFailed when stale."""
+    started = time.perf_counter()
+    mode = mode or settings.link_mode
+    sources = discover(settings.root, settings.module_schemas)
+    parsed, problems = _read_and_validate(settings, sources)
+    if problems:
+        raise SchemaError(problems)
+    entries = [linkfarm.Entry(source.link_name, source.path) for source in sources]
+    folder = settings.collected_path
+    changes = linkfarm.plan_changes(folder, entries, mode)
+    notices: list[str] = []
+    if not check and changes.any and mode == "symlink" and not linkfarm.symlinks_supported(folder):
+        notices.append(f"{folder}: the filesystem refuses symlinks, writing copies instead")
+        mode = "copy"
+        changes = linkfarm.plan_changes(folder, entries, mode)
+    if not check:
+        linkfarm.apply_changes(folder, entries, mode, changes)
+    result = CollectResult(
+        sources=sources,
+        parsed=parsed,
+        definitions=_definitions(sources, parsed),
+        mode=mode,
+        changes=changes,
+        checked_only=check,
+        notices=notices,
+    )
+    result.elapsed = time.perf_counter() - started
+    if check and changes.any:
+        listing = "\n".join(f"  {line}" for line in result.differences)
+        raise CheckFailed(
+            f"{settings.collected_dir} is not what `invoke prisma.collect` would produce:\n"
+            f"{listing}\nrun `invoke prisma.collect` to update it"
+        )
+    return result
+
+
+def _read_and_validate(
+    settings: Settings, sources: list[SchemaSource]
+) -> tuple[dict[str, ParsedSchema], list[SchemaProblem]]:
+    problems: list[SchemaProblem] = []
+    root = settings.root.resolve()
+    parsed: dict[str, ParsedSchema] = {}
+
+    base_rel = settings.base_schema
+    base_text = _read(settings.base_path, base_rel, root, problems)
+    if base_text is not None:
+        base = parse_schema(base_text, base_rel)
+        problems += base.problems
+        parsed[base_rel] = base
+        problems += _base_rules(base)
+
+    if not sources:
+        problems.append(
+            SchemaProblem(
+                str(settings.source or "pyproject.toml"),
+                None,
+                "no module schema found by module_schemas = " + ", ".join(settings.module_schemas),
+            )
+        )
+    seen_names: dict[str, SchemaSource] = {}
+    for source in sources:
+        clash = seen_names.get(source.link_name)
+        if clash is not None:
+            problems.append(
+                SchemaProblem(
+                    source.relative,
+                    None,
+                    f"collects to the same name '{source.link_name}' as {clash.relative}; "
+                    "rename one",
+                )
+            )
+            continue
+        if source.link_name == linkfarm.INCOMPLETE_MARKER:
+            problems.append(
+                SchemaProblem(source.relative, None, "name is reserved by prisma-tasks")
+            )
+            continue
+        seen_names[source.link_name] = source
+        text = _read(source.path, source.relative, root, problems)
+        if text is None:
+            continue
+        schema = parse_schema(text, source.relative)
+        parsed[source.relative] = schema
+        problems += schema.problems
+        for block in schema.of_kind("datasource", "generator"):
+            problems.append(
+                SchemaProblem(
+                    source.relative,
+                    block.line,
+                    f"module schemas must not declare a {block.kind} ('{block.name}'); "
+                    f"it belongs in {base_rel} only",
+                )
+            )
+    problems += _duplicate_definitions(parsed)
+    return parsed, problems
+
+
+def _read(path: Path, relative: str, root: Path, problems: list[SchemaProblem]) -> str | None:
+    try:
+        resolved = path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 reports a symlink loop this way
+        problems.append(SchemaProblem(relative, None, "symlink loop"))
+        return None
+    except FileNotFoundError:
+        what = "broken symlink" if path.is_symlink() else "file not found"
+        problems.append(SchemaProblem(relative, None, what))
+        return None
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP, how newer Pythons report the loop
+            problems.append(SchemaProblem(relative, None, "symlink loop"))
+        else:
+            problems.append(SchemaProblem(relative, None, f"cannot read: {exc.strerror}"))
+        return None
+    if not resolved.is_relative_to(root):
+        problems.append(
+            SchemaProblem(relative, None, f"resolves outside the repository, to {resolved}")
+        )
+        return None
+    try:
+        return resolved.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(
+            SchemaProblem(
+                relative, None, f"cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            )
+        )
+    except OSError as exc:
+        problems.append(SchemaProblem(relative, None, f"cannot read: {exc.strerror or exc}"))
+    return None
+
+
+def _base_rules(base: ParsedSchema) -> list[SchemaProblem]:
+    problems = []
+    if base.problems:
+        return problems
+    if not base.of_kind("datasource"):
+        problems.append(SchemaProblem(base.path, None, "must declare the datasource"))
+    if len(base.of_kind("datasource")) > 1:
+        problems.append(
+            SchemaProblem(
+                base.path, base.of_kind("datasource")[1].line, "declares a second datasource"
+            )
+        )
+    if not base.of_kind("generator"):
+        problems.append(SchemaProblem(base.path, None, "must declare at least one generator"))
+    for block in base.of_kind(*DEFINITION_KINDS):
+        problems.append(
+            SchemaProblem(
+                base.path,
+                block.line,
+                f"holds {block.kind} '{block.name}'; base.prisma holds only the datasource and "
+                "generators, move it into a module's schema folder",
+            )
+        )
+    return problems
+
+
+def _duplicate_definitions(parsed: dict[str, ParsedSchema]) -> list[SchemaProblem]:
+    where: dict[str, list[tuple[str, Block]]] = defaultdict(list)
+    for path, schema in parsed.items():
+        for block in schema.of_kind(*DEFINITION_KINDS):
+            where[block.name].append((path, block))
+    problems = []
+    for name, places in sorted(where.items()):
+        if len(places) > 1:
+            listing = " and ".join(f"{path}:{block.line}" for path, block in places)
+            first_path, first_block = places[0]
+            problems.append(
+                SchemaProblem(
+                    first_path, first_block.line, f"'{name}' is defined more than once: {listing}"
+                )
+            )
+    return problems
+
+
+def _definitions(
+    sources: list[SchemaSource], parsed: dict[str, ParsedSchema]
+) -> dict[str, Definition]:
+    definitions = {}
+    for source in sources:
+        schema = parsed.get(source.relative)
+        if schema is None:
+            continue
+        for block in schema.of_kind(*DEFINITION_KINDS):
+            definitions[block.name] = Definition(
+                block.kind, block.name, source.module, source.relative, block.line, block
+            )
+    return definitions

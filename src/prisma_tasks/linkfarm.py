@@ -1,0 +1,138 @@
+"""Write the collected folder: incremental, atomic as far as Prisma can tell.
+
+- A missing folder is built beside it and renamed into place in one step.
+- An existing folder is updated entry by entry, each entry replaced atomically, and while that
+  happens a marker file that Prisma cannot parse sits in the folder: a crash midway leaves a
+  folder Prisma refuses (with the marker's message), never a half-collected one it accepts.
+- Entries that are already right are not touched; a run with nothing to change writes nothing.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+INCOMPLETE_MARKER = "__collect_in_progress__.prisma"
+_MARKER_TEXT = (
+    "// prisma-tasks was interrupted while collecting module schemas into this folder.\n"
+    "// Run `invoke prisma.collect` to finish; this file is removed when it succeeds.\n"
+    "collection_incomplete_run_invoke_prisma_collect\n"
+)
+_SYMLINK_REFUSED = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EACCES}
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    source: Path
+
+
+@dataclass
+class Changes:
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    incomplete_marker: bool = False
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.replaced or self.removed or self.incomplete_marker)
+
+
+def _link_target(folder: Path, source: Path) -> str:
+    return os.path.relpath(source, folder)
+
+
+def _entry_is_right(path: Path, entry: Entry, folder: Path, mode: str) -> bool:
+    try:
+        if mode == "symlink":
+            return path.is_symlink() and os.readlink(path) == _link_target(folder, entry.source)
+        return (
+            (not path.is_symlink())
+            and path.is_file()
+            and path.read_bytes() == entry.source.read_bytes()
+        )
+    except OSError:
+        return False
+
+
+def plan_changes(folder: Path, entries: list[Entry], mode: str) -> Changes:
+    changes = Changes()
+    wanted = {entry.name: entry for entry in entries}
+    existing = set()
+    if folder.is_dir():
+        existing = {p.name for p in folder.iterdir() if p.name.endswith(".prisma")}
+    changes.incomplete_marker = INCOMPLETE_MARKER in existing
+    existing.discard(INCOMPLETE_MARKER)
+    for name, entry in sorted(wanted.items()):
+        if name not in existing:
+            changes.added.append(name)
+        elif _entry_is_right(folder / name, entry, folder, mode):
+            changes.unchanged.append(name)
+        else:
+            changes.replaced.append(name)
+    changes.removed = sorted(existing - wanted.keys())
+    return changes
+
+
+def symlinks_supported(folder: Path) -> bool:
+    probe_dir = folder if folder.is_dir() else folder.parent
+    probe_dir.mkdir(parents=True, exist_ok=True)
+    probe = probe_dir / f".symlink-probe-{os.getpid()}"
+    try:
+        os.symlink("target", probe)
+    except OSError as exc:
+        if exc.errno in _SYMLINK_REFUSED:
+            return False
+        raise
+    probe.unlink()
+    return True
+
+
+def _write_entry(folder: Path, entry: Entry, mode: str) -> None:
+    final = folder / entry.name
+    staging = folder / f".{entry.name}.tmp-{os.getpid()}"
+    if mode == "symlink":
+        os.symlink(_link_target(folder, entry.source), staging)
+    else:
+        shutil.copyfile(entry.source, staging)
+    os.replace(staging, final)
+
+
+def apply_changes(folder: Path, entries: list[Entry], mode: str, changes: Changes) -> None:
+    if not changes.any:
+        return
+    by_name = {entry.name: entry for entry in entries}
+    if not folder.exists():
+        _build_fresh(folder, entries, mode)
+        return
+    marker = folder / INCOMPLETE_MARKER
+    marker.write_text(_MARKER_TEXT, encoding="utf-8")
+    for name in (*changes.added, *changes.replaced):
+        _write_entry(folder, by_name[name], mode)
+    for name in changes.removed:
+        (folder / name).unlink()
+    marker.unlink()
+
+
+def _build_fresh(folder: Path, entries: list[Entry], mode: str) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it 0700; the folder is an ordinary project folder
+        for entry in entries:
+            target = staging / entry.name
+            if mode == "symlink":
+                # Relative to the final folder, which sits at the same depth as the staging one.
+                os.symlink(_link_target(folder, entry.source), target)
+            else:
+                shutil.copyfile(entry.source, target)
+        os.rename(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

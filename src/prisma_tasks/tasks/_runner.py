@@ -1,0 +1,45 @@
+"""What every task shares: settings, turning errors into exit codes, plain output."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from invoke.exceptions import Exit
+
+from ..config import Settings, load_settings
+from ..errors import PrismaTasksError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def reports_errors(function: F) -> F:
+    """Turn PrismaTasksError into invoke's Exit with the error's exit code and message."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except PrismaTasksError as error:
+            raise Exit(
+                message=f"error: {error}" if error.exit_code != 1 else str(error),
+                code=error.exit_code,
+            ) from error
+        except KeyboardInterrupt:
+            raise Exit(message="interrupted", code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def notice(message: str) -> None:
+    print(f"notice: {message}", file=sys.stderr, flush=True)
