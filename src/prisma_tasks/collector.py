@@ -7,6 +7,8 @@ which later tasks (seed order, module graph) build on.
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from . import linkfarm
 from .config import Settings
 from .discovery import SchemaSource, discover
 from .errors import CheckFailed, SchemaError, SchemaProblem
+from .parse_cache import ParseCache, stat_key
 from .schema_reader import DEFINITION_KINDS, Block, ParsedSchema, parse_schema
 
 
@@ -33,12 +36,16 @@ class Definition:
 class CollectResult:
     sources: list[SchemaSource]
     parsed: dict[str, ParsedSchema]
-    definitions: dict[str, Definition]
     mode: str
     changes: linkfarm.Changes
     checked_only: bool = False
     elapsed: float = 0.0
     notices: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def definitions(self) -> dict[str, Definition]:
+        """Model, enum, type and view name -> where it is defined."""
+        return _definitions(self.sources, self.parsed)
 
     @property
     def modules(self) -> list[str]:
@@ -86,8 +93,13 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     parsed, problems = _read_and_validate(settings, sources)
     if problems:
         raise SchemaError(problems)
-    entries = [linkfarm.Entry(source.link_name, source.path) for source in sources]
     folder = settings.collected_path
+    # Links are relative: one relpath for the folder, then each source's repository path.
+    up = os.path.relpath(settings.root, folder)
+    entries = [
+        linkfarm.Entry(source.link_name, source.full, f"{up}/{source.relative}")
+        for source in sources
+    ]
     changes = linkfarm.plan_changes(folder, entries, mode)
     notices: list[str] = []
     if not check and changes.any and mode == "symlink" and not linkfarm.symlinks_supported(folder):
@@ -99,7 +111,6 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     result = CollectResult(
         sources=sources,
         parsed=parsed,
-        definitions=_definitions(sources, parsed),
         mode=mode,
         changes=changes,
         checked_only=check,
@@ -122,8 +133,9 @@ def _read_and_validate(
     root = settings.root.resolve()
     parsed: dict[str, ParsedSchema] = {}
 
+    cache = ParseCache(settings.state_path / "collect-cache.marshal")
     base_rel = settings.base_schema
-    base_text = _read(settings.base_path, base_rel, root, problems)
+    base_text = _read(settings.base_path, base_rel, root, problems, via_symlink=True)
     if base_text is not None:
         base = parse_schema(base_text, base_rel)
         problems += base.problems
@@ -157,13 +169,22 @@ def _read_and_validate(
             )
             continue
         seen_names[source.link_name] = source
-        text = _read(source.path, source.relative, root, problems)
-        if text is None:
-            continue
-        schema = parse_schema(text, source.relative)
+        key = None if source.via_symlink else stat_key(source.full)
+        cached = cache.get(source.relative, key)
+        if cached is not None:
+            schema = ParsedSchema(source.relative, cached)
+        else:
+            text = _read(source.path, source.relative, root, problems, source.via_symlink)
+            if text is None:
+                continue
+            schema = parse_schema(text, source.relative)
+            problems += schema.problems
+            if not schema.problems:
+                cache.put(source.relative, key, schema.blocks)
         parsed[source.relative] = schema
-        problems += schema.problems
-        for block in schema.of_kind("datasource", "generator"):
+        for block in schema.blocks:
+            if block.kind not in ("datasource", "generator"):
+                continue
             problems.append(
                 SchemaProblem(
                     source.relative,
@@ -173,10 +194,15 @@ def _read_and_validate(
                 )
             )
     problems += _duplicate_definitions(parsed)
+    cache.save(keep=set(parsed))
     return parsed, problems
 
 
-def _read(path: Path, relative: str, root: Path, problems: list[SchemaProblem]) -> str | None:
+def _read(
+    path: Path, relative: str, root: Path, problems: list[SchemaProblem], via_symlink: bool
+) -> str | None:
+    if not via_symlink:
+        return _decode(path, relative, problems)
     try:
         resolved = path.resolve(strict=True)
     except RuntimeError:  # Python 3.11 reports a symlink loop this way
@@ -197,8 +223,12 @@ def _read(path: Path, relative: str, root: Path, problems: list[SchemaProblem]) 
             SchemaProblem(relative, None, f"resolves outside the repository, to {resolved}")
         )
         return None
+    return _decode(resolved, relative, problems)
+
+
+def _decode(path: Path, relative: str, problems: list[SchemaProblem]) -> str | None:
     try:
-        return resolved.read_bytes().decode("utf-8")
+        return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         problems.append(
             SchemaProblem(
@@ -239,8 +269,9 @@ def _base_rules(base: ParsedSchema) -> list[SchemaProblem]:
 def _duplicate_definitions(parsed: dict[str, ParsedSchema]) -> list[SchemaProblem]:
     where: dict[str, list[tuple[str, Block]]] = defaultdict(list)
     for path, schema in parsed.items():
-        for block in schema.of_kind(*DEFINITION_KINDS):
-            where[block.name].append((path, block))
+        for block in schema.blocks:
+            if block.kind in DEFINITION_KINDS:
+                where[block.name].append((path, block))
     problems = []
     for name, places in sorted(where.items()):
         if len(places) > 1:

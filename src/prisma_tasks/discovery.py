@@ -8,20 +8,31 @@ into the module's schema folder, and the rest of the path names the file inside 
 
 from __future__ import annotations
 
+import fnmatch
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from .errors import ConfigError
 
 SEPARATOR = "__"
 
 
-@dataclass(frozen=True)
-class SchemaSource:
+class SchemaSource(NamedTuple):
+    """A module schema file. A NamedTuple: thousands are made on every collect."""
+
     module: str
-    path: Path  # absolute, as found (not resolved: links are made to this path)
+    full: str  # absolute, as found (not resolved: links are made to this path)
     relative: str  # repository-relative, posix
     link_name: str
+    via_symlink: bool = False  # the file or a folder on its path is a symlink
+
+    @property
+    def path(self) -> Path:
+        return Path(self.full)
 
 
 @dataclass(frozen=True)
@@ -52,17 +63,83 @@ def glob_shape(pattern: str, setting: str = "module_schemas") -> _GlobShape:
 
 
 def discover(root: Path, patterns: tuple[str, ...]) -> list[SchemaSource]:
-    """Every file the globs match, in a stable order; duplicates across globs are kept once."""
+    """Every file the globs match, in a stable order; duplicates across globs are kept once.
+
+    Like pathlib's glob, `**` does not descend into symlinked folders (no loops), and like the
+    shell, wildcards do not match names that start with a dot (editor lock and swap files).
+    """
     found: dict[str, SchemaSource] = {}
     for pattern in patterns:
         shape = glob_shape(pattern)
-        for path in root.glob(pattern):
-            relative = path.relative_to(root).as_posix()
+        segments = PurePosixPath(pattern).parts
+        for relative, via_symlink in _match(str(root), "", segments, False):
             if relative in found:
                 continue
-            parts = PurePosixPath(relative).parts
+            parts = relative.split("/")
             module = parts[shape.module_index]
-            inside = parts[shape.inside_index :]
-            link_name = SEPARATOR.join((module, *inside))
-            found[relative] = SchemaSource(module, path, relative, link_name)
+            link_name = SEPARATOR.join((module, *parts[shape.inside_index :]))
+            found[relative] = SchemaSource(
+                module, f"{root}/{relative}", relative, link_name, via_symlink
+            )
     return sorted(found.values(), key=lambda source: source.relative)
+
+
+def _match(
+    folder: str,
+    prefix: str,
+    segments: tuple[str, ...],
+    via_symlink: bool,
+    entries: list[os.DirEntry[str]] | None = None,
+) -> Iterator[tuple[str, bool]]:
+    """Yield (relative path, whether a symlink lies on the way) for paths matching segments.
+
+    Each folder is listed at most once and DirEntry's cached type is used where it can be:
+    a no-op collect of thousands of files is dominated by these system calls.
+    """
+    segment, rest = segments[0], segments[1:]
+    if segment == "**":
+        entries = _entries(folder)
+        yield from _match(folder, prefix, rest, via_symlink, entries)
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                yield from _match(entry.path, prefix + entry.name + "/", segments, via_symlink)
+        return
+    for name, full, is_link, is_dir in _candidates(folder, segment, entries):
+        path = prefix + name
+        if rest:
+            if is_dir:
+                yield from _match(full, path + "/", rest, via_symlink or is_link)
+        elif not is_dir:
+            yield path, via_symlink or is_link
+
+
+def _candidates(
+    folder: str, segment: str, entries: list[os.DirEntry[str]] | None
+) -> Iterator[tuple[str, str, bool, bool]]:
+    if entries is None and not any(char in segment for char in "*?["):
+        full = os.path.join(folder, segment)
+        try:
+            mode = os.lstat(full).st_mode
+        except OSError:
+            return
+        is_link = stat.S_ISLNK(mode)
+        yield segment, full, is_link, stat.S_ISDIR(mode) or (is_link and os.path.isdir(full))
+        return
+    hidden_ok = segment.startswith(".")
+    for entry in _entries(folder) if entries is None else entries:
+        if (hidden_ok or not entry.name.startswith(".")) and fnmatch.fnmatchcase(
+            entry.name, segment
+        ):
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            yield entry.name, entry.path, entry.is_symlink(), is_dir
+
+
+def _entries(folder: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as iterator:
+            return list(iterator)
+    except OSError:
+        return []

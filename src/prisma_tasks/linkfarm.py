@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 INCOMPLETE_MARKER = "__collect_in_progress__.prisma"
 _MARKER_TEXT = (
@@ -25,10 +26,10 @@ _MARKER_TEXT = (
 _SYMLINK_REFUSED = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EACCES}
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     name: str
-    source: Path
+    source: str  # absolute path of the module file
+    link_target: str  # relative to the collected folder
 
 
 @dataclass
@@ -44,20 +45,14 @@ class Changes:
         return bool(self.added or self.replaced or self.removed or self.incomplete_marker)
 
 
-def _link_target(folder: Path, source: Path) -> str:
-    return os.path.relpath(source, folder)
-
-
-def _entry_is_right(path: Path, entry: Entry, folder: Path, mode: str) -> bool:
+def _entry_is_right(path: str, entry: Entry, mode: str) -> bool:
     try:
         if mode == "symlink":
-            return path.is_symlink() and os.readlink(path) == _link_target(folder, entry.source)
+            return os.readlink(path) == entry.link_target
         return (
-            (not path.is_symlink())
-            and path.is_file()
-            and path.read_bytes() == entry.source.read_bytes()
+            not os.path.islink(path) and Path(path).read_bytes() == Path(entry.source).read_bytes()
         )
-    except OSError:
+    except OSError:  # not a link (EINVAL), missing, unreadable: not right
         return False
 
 
@@ -72,7 +67,7 @@ def plan_changes(folder: Path, entries: list[Entry], mode: str) -> Changes:
     for name, entry in sorted(wanted.items()):
         if name not in existing:
             changes.added.append(name)
-        elif _entry_is_right(folder / name, entry, folder, mode):
+        elif _entry_is_right(os.path.join(folder, name), entry, mode):
             changes.unchanged.append(name)
         else:
             changes.replaced.append(name)
@@ -97,8 +92,9 @@ def symlinks_supported(folder: Path) -> bool:
 def _write_entry(folder: Path, entry: Entry, mode: str) -> None:
     final = folder / entry.name
     staging = folder / f".{entry.name}.tmp-{os.getpid()}"
+    staging.unlink(missing_ok=True)  # left by an interrupted run with the same pid
     if mode == "symlink":
-        os.symlink(_link_target(folder, entry.source), staging)
+        os.symlink(entry.link_target, staging)
     else:
         shutil.copyfile(entry.source, staging)
     os.replace(staging, final)
@@ -117,6 +113,8 @@ def apply_changes(folder: Path, entries: list[Entry], mode: str, changes: Change
         _write_entry(folder, by_name[name], mode)
     for name in changes.removed:
         (folder / name).unlink()
+    for leftover in folder.glob(".*.tmp-*"):
+        leftover.unlink(missing_ok=True)
     marker.unlink()
 
 
@@ -129,7 +127,7 @@ def _build_fresh(folder: Path, entries: list[Entry], mode: str) -> None:
             target = staging / entry.name
             if mode == "symlink":
                 # Relative to the final folder, which sits at the same depth as the staging one.
-                os.symlink(_link_target(folder, entry.source), target)
+                os.symlink(entry.link_target, target)
             else:
                 shutil.copyfile(entry.source, target)
         os.rename(staging, folder)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .errors import SchemaProblem
 
@@ -24,8 +25,7 @@ _FIELD = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]+([A-Za-z_][\w.]*)(\[\])?(\?)?",
 _RELATION_ATTR = re.compile(r"@relation\b")
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     name: str
     type: str
     line: int
@@ -34,8 +34,7 @@ class Field:
     has_relation_attribute: bool
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     kind: str
     name: str
     line: int
