@@ -1,0 +1,47 @@
+"""Database URLs: build them, swap the database name, and never print a password."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?P<tail>@)", re.I
+)
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<secret>[^&\s]*)", re.I)
+
+
+def mask(text: str) -> str:
+    """Replace every password in URLs inside `text` with ***."""
+    text = _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", text)
+    return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", text)
+
+
+def postgres_url(
+    *, user: str, password: str | None, host: str, port: int, database: str, **params: str
+) -> str:
+    auth = quote(user, safe="")
+    if password:
+        auth += ":" + quote(password, safe="")
+    query = "&".join(f"{key}={quote(value, safe='')}" for key, value in params.items())
+    return f"postgresql://{auth}@{host}:{port}/{quote(database, safe='')}" + (
+        f"?{query}" if query else ""
+    )
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + quote(database, safe="")))
+
+
+def database_of(url: str) -> str:
+    return unquote(urlsplit(url).path.lstrip("/"))
+
+
+def is_postgres(url: str) -> bool:
+    return urlsplit(url).scheme in ("postgres", "postgresql")
+
+
+def is_local_host(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/")
