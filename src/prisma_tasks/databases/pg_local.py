@@ -115,14 +115,20 @@ class LocalCluster:
         ]
 
     @classmethod
-    def create(cls, parent: Path | None = None, bindir: Path | None = None) -> LocalCluster:
+    def create(
+        cls, parent: Path | None = None, bindir: Path | None = None, directory: Path | None = None
+    ) -> LocalCluster:
+        """A new cluster in `directory` (must not exist) or in a new temp folder under `parent`."""
         bindir = bindir or find_binaries()
         if bindir is None:
             raise ProvisionError(
                 f"no PostgreSQL server binaries (initdb, pg_ctl) found: {_INSTALL_HINT}"
             )
         run_as = unprivileged_user()
-        directory = Path(tempfile.mkdtemp(prefix="pg-", dir=parent))
+        if directory is None:
+            directory = Path(tempfile.mkdtemp(prefix="pg-", dir=parent))
+        else:
+            directory.mkdir(parents=True)
         cluster = cls(directory, bindir, 0, secrets.token_urlsafe(18), run_as)
         try:
             cluster._initdb()
@@ -165,11 +171,11 @@ class LocalCluster:
         if result.returncode != 0:
             raise ProvisionError(f"initdb failed in {self.directory}:\n{result.stderr.strip()}")
 
-    def start(self, attempts: int = 5) -> None:
+    def start(self, attempts: int = 5, preferred_port: int | None = None) -> None:
         """Start on a free port; a port taken between probe and bind is retried on another."""
         last_error = ""
-        for _ in range(attempts):
-            self.port = free_port()
+        for attempt in range(attempts):
+            self.port = preferred_port if (attempt == 0 and preferred_port) else free_port()
             options = (
                 f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.socket_dir} "
                 "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "

@@ -2,7 +2,8 @@
 
 from invoke import Collection
 
-from . import prisma_tasks_collection as prisma
+from . import db_tasks_collection, prisma_tasks_collection
 
 ns = Collection()
-ns.add_collection(Collection.from_module(prisma, name="prisma"))
+ns.add_collection(Collection.from_module(prisma_tasks_collection, name="prisma"))
+ns.add_collection(Collection.from_module(db_tasks_collection, name="db"))

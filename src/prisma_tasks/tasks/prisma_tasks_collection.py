@@ -19,9 +19,149 @@ def collect(c: Context, check: bool = False, copy: bool = False) -> None:
 
     Example: invoke prisma.collect --check
     """
-    from ..collector import collect as run_collect
+    from ..prisma_cli.workflow import collect_only
 
-    result = run_collect(settings(), check=check, mode="copy" if copy else None)
+    result = collect_only(settings(), check, copy)
     for message in result.notices:
         notice(message)
     say(result.summary())
+
+
+@task
+@reports_errors
+def install(c: Context) -> None:
+    """Install the Prisma CLI pinned in package.json with the repo's package manager.
+
+    Example: invoke prisma.install
+    """
+    from ..prisma_cli.locate import install as run_install
+
+    command = run_install(settings())
+    say(f"installed with `{' '.join(command)}`")
+
+
+@task
+@reports_errors
+def validate(c: Context) -> None:
+    """Collect, then validate the merged schema with Prisma.
+
+    Example: invoke prisma.validate
+    """
+    from ..prisma_cli.workflow import prepare
+
+    prepare(settings(), say).run("validate")
+
+
+@task(help={"check": "write nothing; exit 1 when a schema file is not formatted"})
+@reports_errors
+def format(c: Context, check: bool = False) -> None:
+    """Collect, then format the schema files with Prisma (module files, through the links).
+
+    Example: invoke prisma.format --check
+    """
+    from ..errors import CheckFailed
+    from ..prisma_cli.workflow import prepare
+
+    prisma = prepare(settings(), say)
+    if not check:
+        prisma.run("format")
+        return
+    if prisma.run("format", "--check", check=False).returncode != 0:
+        raise CheckFailed("schema files are not formatted: run `invoke prisma.format`")
+
+
+@task(
+    help={
+        "name": "name of the new migration (default: migration)",
+        "create-only": "write the migration file but do not apply it",
+    }
+)
+@reports_errors
+def migrate(c: Context, name: str = "", create_only: bool = False) -> None:
+    """Create a migration when the schema changed, apply it, regenerate the client.
+
+    Uses DATABASE_URL, or the local dev database (started on demand) when it is unset.
+    Example: invoke prisma.migrate --name add_invoices
+    """
+    from ..prisma_cli.workflow import migrate as run_migrate
+    from ..prisma_cli.workflow import prepare, target_url
+
+    config = settings()
+    prisma = prepare(config, say)
+    run_migrate(prisma, target_url(config, say), name or None, create_only, say)
+
+
+@task
+@reports_errors
+def deploy(c: Context) -> None:
+    """Apply pending migrations (CI, production); never creates one.
+
+    Example: DATABASE_URL=postgresql://... invoke prisma.deploy
+    """
+    from ..prisma_cli.workflow import prepare, target_url
+
+    config = settings()
+    prepare(config, say).run("migrate", "deploy", database_url=target_url(config, say))
+
+
+@task(help={"force": "run even when the inputs are unchanged since the last generate"})
+@reports_errors
+def generate(c: Context, force: bool = False) -> None:
+    """Generate the Prisma client; skipped when schema, generator and version are unchanged.
+
+    Example: invoke prisma.generate --force
+    """
+    from ..prisma_cli import migrations
+    from ..prisma_cli.workflow import prepare
+
+    if migrations.generate(prepare(settings(), say), force=force):
+        say("generated the client")
+    else:
+        notice("client is current (schema, generator and Prisma version unchanged): skipped")
+
+
+@task
+@reports_errors
+def status(c: Context) -> None:
+    """Show applied, pending and failed migrations; exit 1 unless up to date.
+
+    Example: invoke prisma.status
+    """
+    from ..prisma_cli.workflow import prepare, target_url
+    from ..prisma_cli.workflow import status as run_status
+
+    config = settings()
+    run_status(prepare(config, say), target_url(config, say))
+
+
+@task
+@reports_errors
+def diff(c: Context) -> None:
+    """Drift gate: exit 1 and show the SQL when migrations and schema disagree.
+
+    Example: invoke prisma.diff
+    """
+    from ..prisma_cli.workflow import diff as run_diff
+    from ..prisma_cli.workflow import prepare, target_url
+
+    config = settings()
+    run_diff(prepare(config, say), target_url(config, say), say)
+
+
+@task(
+    help={
+        "no-seed": "do not run the module seeds afterwards",
+        "force": "allow a database that is neither local nor throwaway",
+    }
+)
+@reports_errors
+def reset(c: Context, no_seed: bool = False, force: bool = False) -> None:
+    """Drop the database, re-apply every migration, seed.
+
+    Refuses remote databases unless --force. Example: invoke prisma.reset --no-seed
+    """
+    from ..prisma_cli.workflow import prepare, target_url
+    from ..prisma_cli.workflow import reset as run_reset
+
+    config = settings()
+    run_reset(prepare(config, say), target_url(config, say), force, not no_seed, say)

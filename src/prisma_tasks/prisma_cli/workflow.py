@@ -1,0 +1,102 @@
+"""What the `prisma.*` and `db.*` tasks do, as plain functions (the tasks only parse options)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from ..collector import CollectResult, collect
+from ..config import Settings
+from ..databases.dev_database import DevDatabase
+from ..databases.urls import is_local_host, is_postgres, mask
+from ..errors import CheckFailed, PrismaTasksError
+from . import migrations
+from .runner import Prisma, datasource_provider
+
+Say = Callable[[str], None]
+
+
+def prepare(settings: Settings, say: Say, environ: dict[str, str] | None = None) -> Prisma:
+    """Collect first (every Prisma task does), then find the CLI and say which engine."""
+    result = collect(settings)
+    say(result.summary())
+    prisma = Prisma.for_settings(settings, environ)
+    prisma.collected = result
+    say(prisma.describe())
+    return prisma
+
+
+def target_url(settings: Settings, say: Say, environ: dict[str, str] | None = None) -> str:
+    """DATABASE_URL, or the local dev database, started on demand."""
+    environ = dict(os.environ) if environ is None else environ
+    provider = datasource_provider(settings.base_path)
+    url = environ.get("DATABASE_URL", "")
+    if url:
+        if (provider == "sqlite") != url.startswith("file:"):
+            raise PrismaTasksError(
+                f"DATABASE_URL {mask(url)} does not fit the datasource provider '{provider}' "
+                f"in {settings.base_schema}"
+            )
+        return url
+    url = DevDatabase(settings, provider).up()
+    say(f"DATABASE_URL is not set: using the local dev database {mask(url)}")
+    return url
+
+
+def migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: Say) -> None:
+    change = migrations.pending_change(prisma, url)
+    if change.empty:
+        say("schema matches the migration history: no new migration")
+    else:
+        folder = migrations.write_migration(prisma, name or "migration", change.sql)
+        say(f"created {folder.relative_to(prisma.settings.root)}/migration.sql")
+    if create_only:
+        return
+    prisma.run("migrate", "deploy", database_url=url)
+    if migrations.generate(prisma):
+        say("generated the client")
+    else:
+        say("client is current: generate skipped")
+
+
+def diff(prisma: Prisma, url: str, say: Say) -> None:
+    change = migrations.pending_change(prisma, url)
+    if change.empty:
+        say("no drift: the migration history produces exactly the collected schema")
+        return
+    raise CheckFailed(
+        "drift: the collected schema differs from what the migration history produces.\n"
+        "SQL that would bring the history up to the schema:\n\n"
+        f"{change.sql.strip()}\n\nrun `invoke prisma.migrate --name <what-changed>` to record it"
+    )
+
+
+def status(prisma: Prisma, url: str) -> None:
+    result = prisma.run("migrate", "status", database_url=url, check=False)
+    if result.returncode != 0:
+        raise CheckFailed("migrations are pending or failed (see above)")
+
+
+def is_disposable(url: str, settings: Settings) -> bool:
+    """Local or throwaway: a SQLite file, a loopback server, or one of our own databases."""
+    if url.startswith("file:"):
+        return True
+    return is_postgres(url) and is_local_host(url)
+
+
+def reset(prisma: Prisma, url: str, force: bool, seed: bool, say: Say) -> None:
+    if not force and not is_disposable(url, prisma.settings):
+        raise PrismaTasksError(
+            f"refusing to reset {mask(url)}: it is neither local nor throwaway; "
+            "pass --force if you really mean to drop all its data"
+        )
+    migrations.reset(prisma, url)
+    say(f"reset {mask(url)}: every migration re-applied")
+    if seed:
+        from ..seeding import seed_all
+
+        seed_all(prisma.settings, url, say)
+
+
+def collect_only(settings: Settings, check: bool, copy: bool) -> CollectResult:
+    return collect(settings, check=check, mode="copy" if copy else None)

@@ -1,0 +1,54 @@
+"""`invoke db.*`: the local development database."""
+
+from __future__ import annotations
+
+from invoke import Context, task
+
+from ._runner import reports_errors, say, settings
+
+
+def _dev():
+    from ..databases.dev_database import DevDatabase
+    from ..prisma_cli.runner import datasource_provider
+
+    config = settings()
+    return DevDatabase(config, datasource_provider(config.base_path))
+
+
+@task
+@reports_errors
+def up(c: Context) -> None:
+    """Start the local dev database (created on first use) and print its URL.
+
+    The password is masked; `invoke db.url --show-password` prints it. Example: invoke db.up
+    """
+    from ..databases.urls import mask
+
+    say(f"dev database up: {mask(_dev().up())}")
+
+
+@task
+@reports_errors
+def down(c: Context) -> None:
+    """Stop the local dev database and remove its data.
+
+    Example: invoke db.down
+    """
+    say("dev database removed" if _dev().down() else "no dev database to remove")
+
+
+@task(help={"show-password": "print the URL with its password (for your shell, not for logs)"})
+@reports_errors
+def url(c: Context, show_password: bool = False) -> None:
+    """Print the dev database URL (password masked unless --show-password).
+
+    Example: export DATABASE_URL=$(invoke db.url --show-password)
+    """
+    from invoke.exceptions import Exit
+
+    from ..databases.urls import mask
+
+    value = _dev().url()
+    if value is None:
+        raise Exit("no dev database: run `invoke db.up`", code=1)
+    print(value if show_password else mask(value))

@@ -1,0 +1,235 @@
+"""Fixtures for the database integration tests: real PostgreSQL clusters and SQLite files.
+
+Every test gets its own PRISMA_TASKS_RUNTIME_DIR under tmp_path, so owner records never leak
+between tests, and a teardown that stops any cluster still running under it (a failing test
+must not leave postgres processes behind).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from prisma_tasks.config import Settings
+from prisma_tasks.databases.pg_local import (
+    LocalCluster,
+    find_binaries,
+    stop_and_remove,
+    unprivileged_user,
+)
+
+WAIT_SECONDS = 20.0
+
+
+# -- small helpers (imported by the tests) -----------------------------------------------------
+def wait_for(predicate: Callable[[], bool], timeout: float = WAIT_SECONDS) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def port_refuses(port: int) -> bool:
+    """True when nothing accepts TCP connections on 127.0.0.1:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2)
+        try:
+            probe.connect(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            return False
+    return False
+
+
+def pid_running(pid: int) -> bool:
+    """True for a live process; a zombie (exited, not yet waited for) counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            state = handle.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def postgres_pids(directory: Path | str) -> list[int]:
+    """Live postgres processes whose command line names `directory` (its postmaster)."""
+    needle = str(directory).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and b"postgres" in argv[0] and any(needle in arg for arg in argv):
+            pid = int(entry.name)
+            if pid_running(pid):
+                found.append(pid)
+    return found
+
+
+def record_files(runtime: Path) -> list[Path]:
+    return sorted((runtime / "owners").glob("*.json")) if (runtime / "owners").exists() else []
+
+
+def cluster_dirs(runtime: Path) -> list[Path]:
+    return sorted(runtime.glob("pg-*"))
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited and been waited for."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def _make_traversable(path: Path) -> None:
+    """As root the cluster runs as `postgres`, which must reach it through every parent.
+
+    pytest's basetemp is 0700; add o+x (search only, no listing) from /tmp down to `path`.
+    """
+    for folder in [path, *path.parents]:
+        if folder == Path(folder.anchor):
+            break
+        mode = folder.stat().st_mode
+        if folder.stat().st_uid == os.geteuid() and not mode & stat.S_IXOTH:
+            os.chmod(folder, stat.S_IMODE(mode) | stat.S_IXOTH)
+
+
+def _stop_leftovers(folder: Path) -> None:
+    """Stop every cluster below `folder` and kill any postgres process naming it."""
+    bindir = find_binaries()
+    run_as = unprivileged_user()
+    for pid_file in folder.glob("**/data/postmaster.pid"):
+        stop_and_remove(str(pid_file.parent.parent), str(bindir), run_as)
+    for pid in postgres_pids(folder):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _needs_postgres() -> None:
+    if find_binaries() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+
+
+@pytest.fixture
+def runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private PRISMA_TASKS_RUNTIME_DIR; afterwards nothing of ours may still run."""
+    _make_traversable(tmp_path)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("PRISMA_TASKS_RUNTIME_DIR", str(runtime))
+    monkeypatch.delenv("PRISMA_TASKS_ADMIN_URL", raising=False)
+    try:
+        yield runtime
+    finally:
+        _stop_leftovers(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, runtime_dir: Path) -> Settings:
+    return Settings(root=tmp_path)
+
+
+@pytest.fixture
+def pg_server(tmp_path: Path, runtime_dir: Path) -> Iterator[LocalCluster]:
+    """A PostgreSQL 'server' of the test's own, outside the provisioner's runtime dir."""
+    parent = tmp_path / "server"
+    parent.mkdir()
+    cluster = LocalCluster.create(parent=parent)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+CHILD = """
+import sys, time
+from pathlib import Path
+
+from prisma_tasks.config import Settings
+from prisma_tasks.databases.provisioner import provisioned
+
+settings = Settings(root=Path(sys.argv[1]), postgres_provider="local")
+with provisioned("postgres", settings, environ={}) as databases:
+    databases.clone()
+    print("READY", databases.cluster.directory, databases.cluster.port, flush=True)
+    time.sleep(120)
+"""
+
+
+class Child:
+    def __init__(self, process: subprocess.Popen[str], stderr: Path) -> None:
+        self.process = process
+        self.stderr = stderr
+        self.cluster_dir = Path()
+        self.port = 0
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_ready(self, timeout: float = 60) -> Child:
+        """Read the READY line (bounded by `timeout`), or fail with the child's stderr."""
+        import selectors
+
+        assert self.process.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout):
+                pytest.fail(f"child did not get ready in {timeout}s: {self.stderr.read_text()}")
+        line = self.process.stdout.readline()
+        if not line.startswith("READY "):
+            self.process.wait(timeout=WAIT_SECONDS)
+            pytest.fail(f"child failed ({line!r}): {self.stderr.read_text()}")
+        _, directory, port = line.split()
+        self.cluster_dir, self.port = Path(directory), int(port)
+        return self
+
+
+@pytest.fixture
+def spawn_child(tmp_path: Path, runtime_dir: Path) -> Iterator[Callable[[], Child]]:
+    """Start child Pythons that provision a local cluster and sleep; all killed at the end."""
+    children: list[Child] = []
+
+    def spawn() -> Child:
+        stderr = tmp_path / f"child-{len(children)}.err"
+        with open(stderr, "w", encoding="utf-8") as err:
+            process = subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(tmp_path)],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                env={**os.environ, "PRISMA_TASKS_RUNTIME_DIR": str(runtime_dir)},
+            )
+        child = Child(process, stderr)
+        children.append(child)
+        return child
+
+    try:
+        yield spawn
+    finally:
+        for child in children:
+            if child.process.poll() is None:
+                child.process.kill()
+            child.process.wait(timeout=WAIT_SECONDS)
+            if child.process.stdout is not None:
+                child.process.stdout.close()
