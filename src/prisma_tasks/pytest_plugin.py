@@ -1,1 +1,175 @@
-"""pytest plugin (entry point `pytest11`): throwaway databases for tests."""
+"""pytest plugin (entry point `pytest11`): a migrated template per run, a clone per consumer.
+
+Fixtures:
+- `database_url`: one clone per test session; under pytest-xdist each worker is its own
+  session and process, so workers never share a database.
+- `fresh_database_url`: a new clone for one test, dropped afterwards (kept, with its URL
+  printed, when the test failed and --keep-failed or keep_failed = true is set).
+- `prisma_tasks_provisioner`: the run's Provisioner (started on first use only, so tests
+  without databases start nothing).
+
+Override `prisma_tasks_prepare` to change how the template is built: it returns
+(extra hash input, prepare(url) callable or None).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from .config import Settings, load_settings
+from .databases.provisioner import Provisioner
+from .databases.urls import mask
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("prisma-tasks")
+    group.addoption(
+        "--db-backend",
+        choices=("postgres", "sqlite"),
+        default=None,
+        help="database backend for database fixtures (default: $PRISMA_TASKS_BACKEND, "
+        "else the datasource provider of prisma/base.prisma)",
+    )
+    group.addoption(
+        "--keep-failed",
+        action="store_true",
+        default=False,
+        help="keep the databases of failing tests and print their URLs",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backend(name): run only on this database backend")
+    # SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so fixtures tear down and clean up.
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(
+        signal.SIGTERM
+    ) in (signal.SIG_DFL, None):
+
+        def interrupt(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def selected_backend(config: pytest.Config, settings: Settings) -> str:
+    chosen = config.getoption("--db-backend") or os.environ.get("PRISMA_TASKS_BACKEND")
+    if chosen:
+        return chosen
+    try:
+        from .prisma_cli.runner import datasource_provider
+
+        return "sqlite" if datasource_provider(settings.base_path) == "sqlite" else "postgres"
+    except Exception:
+        return "postgres"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    backend = None
+    for item in items:
+        marker = item.get_closest_marker("backend")
+        if marker is None:
+            continue
+        backend = backend or selected_backend(config, load_settings())
+        if backend not in marker.args:
+            item.add_marker(pytest.mark.skip(reason=f"needs backend {', '.join(marker.args)}"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(scope="session")
+def prisma_tasks_settings() -> Settings:
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def prisma_tasks_backend(request: pytest.FixtureRequest, prisma_tasks_settings: Settings) -> str:
+    return selected_backend(request.config, prisma_tasks_settings)
+
+
+@pytest.fixture(scope="session")
+def prisma_tasks_provisioner(
+    request: pytest.FixtureRequest, prisma_tasks_settings: Settings, prisma_tasks_backend: str
+) -> Iterator[Provisioner]:
+    provisioner = Provisioner(prisma_tasks_backend, prisma_tasks_settings, log=_log)
+    provisioner.open()
+    _log(f"databases: {provisioner.provider}")
+    try:
+        yield provisioner
+    finally:
+        for url in provisioner.close():
+            _log(f"kept database: {url}")
+
+
+@pytest.fixture(scope="session")
+def prisma_tasks_prepare(
+    prisma_tasks_settings: Settings, prisma_tasks_backend: str
+) -> tuple[str, Callable[[str], None] | None]:
+    """Default: apply the repository's Prisma migrations when the backend fits the schema."""
+    from .prisma_cli.runner import datasource_provider
+    from .templates import deploy_migrations
+
+    settings = prisma_tasks_settings
+    try:
+        provider = datasource_provider(settings.base_path)
+    except Exception:
+        return "empty", None
+    fits = (provider == "sqlite") == (prisma_tasks_backend == "sqlite")
+    if not fits or not settings.migrations_path.is_dir():
+        return "empty", None
+    return "prisma-migrate-deploy", deploy_migrations(settings)
+
+
+@pytest.fixture(scope="session")
+def prisma_tasks_template(
+    prisma_tasks_provisioner: Provisioner,
+    prisma_tasks_settings: Settings,
+    prisma_tasks_prepare: tuple[str, Callable[[str], None] | None],
+) -> str:
+    from .templates import content_hash
+
+    extra, prepare = prisma_tasks_prepare
+    digest = content_hash(
+        prisma_tasks_settings, extra=f"{extra}|{prisma_tasks_provisioner.backend}"
+    )
+    return prisma_tasks_provisioner.template(digest, prepare)
+
+
+@pytest.fixture(scope="session")
+def database_url(prisma_tasks_provisioner: Provisioner, prisma_tasks_template: str) -> str:
+    return prisma_tasks_provisioner.clone(prisma_tasks_template)
+
+
+@pytest.fixture
+def fresh_database_url(
+    request: pytest.FixtureRequest,
+    prisma_tasks_provisioner: Provisioner,
+    prisma_tasks_template: str,
+    prisma_tasks_settings: Settings,
+) -> Iterator[str]:
+    url = prisma_tasks_provisioner.clone(prisma_tasks_template)
+    yield url
+    keep = request.config.getoption("--keep-failed") or prisma_tasks_settings.keep_failed
+    if keep and request.node.stash.get(_FAILED, False):
+        prisma_tasks_provisioner.keep(url)
+        _log(f"keeping the database of failed {request.node.nodeid}: {mask(url)}")
+    else:
+        prisma_tasks_provisioner.drop(url)
+
+
+def _log(message: str) -> None:
+    print(f"[prisma-tasks] {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,48 @@
+"""What a test template database is built from, and its content hash.
+
+The hash covers the collected schema (base + module files), the migration files, the module
+seed sources and the suite's version: change any of them and the next run builds a new
+template; change none and a kept server's template is reused without migrating.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from . import __version__
+from .config import Settings
+
+SEED_GLOBS = ("modules/*/seeds/**/*", "modules/*/seeds.py")
+
+
+def template_inputs(settings: Settings) -> list[Path]:
+    paths: set[Path] = set()
+    paths.add(settings.base_path)
+    for pattern in settings.module_schemas:
+        paths.update(settings.root.glob(pattern))
+    if settings.migrations_path.is_dir():
+        paths.update(settings.migrations_path.rglob("*"))
+    for pattern in SEED_GLOBS:
+        paths.update(settings.root.glob(pattern))
+    return sorted(path for path in paths if path.is_file() and "__pycache__" not in path.parts)
+
+
+def content_hash(settings: Settings, paths: Iterable[Path] | None = None, extra: str = "") -> str:
+    digest = hashlib.sha256(f"prisma-tasks {__version__}|{extra}".encode())
+    for path in template_inputs(settings) if paths is None else paths:
+        digest.update(b"\0" + str(path.relative_to(settings.root)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def deploy_migrations(settings: Settings):
+    """A prepare step that runs `prisma migrate deploy` against the template database."""
+
+    def prepare(url: str) -> None:
+        from .prisma_cli.runner import Prisma
+
+        Prisma.for_settings(settings).run("migrate", "deploy", database_url=url, echo=False)
+
+    return prepare

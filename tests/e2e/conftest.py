@@ -1,0 +1,94 @@
+"""A small monorepo on disk, driven through `invoke` with the real Prisma CLI of this repo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+BASES = {
+    "postgres": 'datasource db {\n  provider = "postgresql"\n  url      = env("DATABASE_URL")\n}\n',
+    "sqlite": 'datasource db {\n  provider = "sqlite"\n  url      = env("DATABASE_URL")\n}\n',
+}
+GENERATOR = (
+    '\ngenerator client {\n  provider = "prisma-client-js"\n  output   = "../generated/client"\n}\n'
+)
+IDENTITY = """model User {
+  id     Int     @id @default(autoincrement())
+  email  String  @unique
+  role   Role    @default(MEMBER)
+  orders Order[]
+}
+
+enum Role {
+  ADMIN
+  MEMBER
+}
+"""
+ORDERS = """model Order {
+  id         Int  @id @default(autoincrement())
+  customerId Int
+  customer   User @relation(fields: [customerId], references: [id])
+}
+"""
+
+
+@dataclass
+class Monorepo:
+    root: Path
+    database_url: str
+
+    def invoke(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "DATABASE_URL": self.database_url, **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=self.root,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def ok(self, *args: str) -> str:
+        result = self.invoke(*args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def migrations(self) -> list[str]:
+        folder = self.root / "prisma" / "migrations"
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+
+
+def make_monorepo(
+    root: Path, backend: str, database_url: str, pyproject_extra: str = ""
+) -> Monorepo:
+    if not (REPO / "node_modules" / ".bin" / "prisma").exists():
+        pytest.fail("the pinned Prisma CLI is not installed: run `invoke prisma.install` (npm ci)")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(
+        "[project]\nname = 'e2e'\nversion = '0'\n\n"
+        f"[tool.prisma-tasks]\nengine = 'wasm'\n{pyproject_extra}"
+    )
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    for name in ("package.json", "package-lock.json"):
+        (root / name).write_text((REPO / name).read_text())
+    os.symlink(REPO / "node_modules", root / "node_modules")
+    repo = Monorepo(root, database_url)
+    repo.write("prisma/base.prisma", BASES[backend] + GENERATOR)
+    repo.write("modules/identity/schema/models.prisma", IDENTITY)
+    repo.write("modules/orders/schema/models.prisma", ORDERS)
+    return repo
