@@ -110,6 +110,7 @@ def write_migration(prisma: Prisma, name: str, sql: str, now: _dt.datetime | Non
     if existing and existing[-1][:14] >= stamp:  # keep the order strict even within one second
         stamp = str(int(existing[-1][:14]) + 1)
     target = folder / f"{stamp}_{slug(name)}"
+    folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".new-migration-", dir=folder))
     try:
         (staging / "migration.sql").write_text(
