@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ class Settings:
     admin_url_env: str = "PRISMA_TASKS_ADMIN_URL"
     keep_failed: bool = False
     state_dir: str = ".prisma-tasks"
+    seed_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def base_path(self) -> Path:
@@ -76,6 +77,7 @@ _SPEC: dict[str, tuple[tuple[type, ...], str, tuple[str, ...] | None]] = {
     "admin_url_env": ((str,), "an environment variable name", None),
     "keep_failed": ((bool,), "true or false", None),
     "state_dir": ((str,), "a path string", None),
+    "seed_dependencies": ((dict,), "a table of module = [modules it depends on]", None),
 }
 
 # Environment overrides, for CI jobs that must not edit pyproject.toml.
@@ -130,7 +132,9 @@ def _validated(table: dict[str, Any], pyproject: Path) -> dict[str, Any]:
             raise ConfigError(
                 f"{pyproject}: [{TABLE}] {key} must be {description}, got {type(value).__name__}"
             )
-        if isinstance(value, list):
+        if isinstance(value, dict):
+            value = _dependency_table(key, value, pyproject)
+        elif isinstance(value, list):
             if not value or not all(isinstance(item, str) and item for item in value):
                 raise ConfigError(
                     f"{pyproject}: [{TABLE}] {key} must be a non-empty list of strings"
@@ -144,6 +148,19 @@ def _validated(table: dict[str, Any], pyproject: Path) -> dict[str, Any]:
             )
         values[key] = value
     return values
+
+
+def _dependency_table(
+    key: str, table: dict[str, Any], pyproject: Path
+) -> dict[str, tuple[str, ...]]:
+    result = {}
+    for module, dependencies in table.items():
+        if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
+            raise ConfigError(
+                f"{pyproject}: [{TABLE}.{key}] {module} must be a list of module names"
+            )
+        result[module] = tuple(dependencies)
+    return result
 
 
 def _from_env(key: str, variable: str, raw: str) -> Any:

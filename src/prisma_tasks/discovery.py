@@ -29,6 +29,7 @@ class SchemaSource(NamedTuple):
     relative: str  # repository-relative, posix
     link_name: str
     via_symlink: bool = False  # the file or a folder on its path is a symlink
+    module_dir: str = ""  # repository-relative folder of the module (seeds, factories live here)
 
     @property
     def path(self) -> Path:
@@ -79,7 +80,12 @@ def discover(root: Path, patterns: tuple[str, ...]) -> list[SchemaSource]:
             module = parts[shape.module_index]
             link_name = SEPARATOR.join((module, *parts[shape.inside_index :]))
             found[relative] = SchemaSource(
-                module, f"{root}/{relative}", relative, link_name, via_symlink
+                module,
+                f"{root}/{relative}",
+                relative,
+                link_name,
+                via_symlink,
+                "/".join(parts[: shape.module_index + 1]),
             )
     return sorted(found.values(), key=lambda source: source.relative)
 

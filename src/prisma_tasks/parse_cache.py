@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .schema_reader import Block, Field
 
-_FORMAT = 1
+_FORMAT = 2
 
 StatKey = tuple[int, int, int, int]  # mtime_ns, ctime_ns, size, inode
 Record = tuple[StatKey, tuple]
@@ -57,7 +57,15 @@ class ParseCache:
                 b.line,
                 b.end_line,
                 tuple(
-                    (f.name, f.type, f.line, f.is_list, f.optional, f.has_relation_attribute)
+                    (
+                        f.name,
+                        f.type,
+                        f.line,
+                        f.is_list,
+                        f.optional,
+                        f.has_relation_attribute,
+                        f.holds_foreign_key,
+                    )
                     for f in b.fields
                 ),
             )

@@ -23,6 +23,7 @@ _BLOCK_HEAD = re.compile(r"([A-Za-z_]\w*)\s+([A-Za-z_]\w*)\s*\{")
 _SPACE = re.compile(r"\s*")
 _FIELD = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]+([A-Za-z_][\w.]*)(\[\])?(\?)?", re.MULTILINE)
 _RELATION_ATTR = re.compile(r"@relation\b")
+_FOREIGN_KEY = re.compile(r"@relation\s*\([^)]*\bfields\s*:")
 
 
 class Field(NamedTuple):
@@ -32,6 +33,7 @@ class Field(NamedTuple):
     is_list: bool
     optional: bool
     has_relation_attribute: bool
+    holds_foreign_key: bool = False  # @relation(fields: [...]): this side has the column
 
 
 class Block(NamedTuple):
@@ -137,6 +139,7 @@ def _fields(body: str, body_line: int) -> tuple[Field, ...]:
                 is_list=match.group(3) is not None,
                 optional=match.group(4) is not None,
                 has_relation_attribute=bool(_RELATION_ATTR.search(line_text)),
+                holds_foreign_key=bool(_FOREIGN_KEY.search(line_text)),
             )
         )
     return tuple(found)

@@ -4,7 +4,8 @@ Every run that provisions databases writes a record (pid, process start time, ho
 creates anything and removes it after everything is gone. A record whose process is no longer
 alive (pid gone, or reused by a process that started at another time) belongs to a killed run:
 its cluster is stopped and removed and its databases dropped. Database names carry the owner's
-token, so on a shared server only databases of dead owners on this host are touched.
+token, which starts with a tag of this host and runtime folder: on a shared server only
+databases of dead owners whose records this run can read are touched.
 """
 
 from __future__ import annotations
@@ -35,11 +36,21 @@ def host_tag() -> str:
     return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
 
 
+def scope_tag() -> str:
+    """This host and this runtime folder: the start of every database name whose owner record a
+    run here can read. A run sweeps only names with its own scope, so it never drops the live
+    databases of a run it cannot see (another user, or another PRISMA_TASKS_RUNTIME_DIR)."""
+    scope = f"{socket.gethostname()}\0{state_root().resolve()}"
+    return hashlib.sha256(scope.encode()).hexdigest()[:6]
+
+
 def process_start_time(pid: int) -> str | None:
     """The start time of a process (clock ticks since boot), or None when it does not exist."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
+        if fields[0] in ("Z", "X"):
+            return None  # exited (a zombie not yet waited for): it will never clean up
         return fields[19]
     except (OSError, IndexError):
         try:
@@ -67,7 +78,7 @@ class OwnerRecord:
     def new(cls) -> OwnerRecord:
         pid = os.getpid()
         return cls(
-            token=f"{host_tag()}{secrets.token_hex(3)}",
+            token=f"{scope_tag()}{secrets.token_hex(3)}",
             pid=pid,
             started=process_start_time(pid),
             host=host_tag(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -23,6 +24,9 @@ from ..errors import PrismaTasksError
 from .urls import postgres_url
 
 SUPERUSER = "postgres"
+# A Unix socket path (folder + "/.s.PGSQL.65535") must fit sun_path: 108 bytes on Linux, 104 on
+# macOS, NUL included. Longer folders get no Unix socket (every URL here uses TCP anyway).
+_SOCKET_DIR_MAX = 103 - len("/.s.PGSQL.65535")
 _INSTALL_HINT = (
     "install PostgreSQL's server binaries (Debian/Ubuntu: apt-get install postgresql; "
     "macOS: brew install postgresql@15) or point PRISMA_TASKS_ADMIN_URL at a server "
@@ -177,7 +181,7 @@ class LocalCluster:
         for attempt in range(attempts):
             self.port = preferred_port if (attempt == 0 and preferred_port) else free_port()
             options = (
-                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.socket_dir} "
+                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self._socket_option()} "
                 "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
                 "-c max_connections=200 -c shared_buffers=64MB"
             )
@@ -204,6 +208,11 @@ class LocalCluster:
             if "Address already in use" not in last_error and "could not bind" not in last_error:
                 break
         raise ProvisionError(f"PostgreSQL did not start in {self.directory}:\n{last_error}")
+
+    def _socket_option(self) -> str:
+        """The -k value, quoted: pg_ctl hands the options to a shell (paths may have spaces)."""
+        folder = str(self.socket_dir)
+        return shlex.quote(folder if len(folder.encode()) <= _SOCKET_DIR_MAX else "")
 
     def _log_tail(self) -> str:
         try:

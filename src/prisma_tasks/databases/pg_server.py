@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .pg_local import ProvisionError
-from .urls import database_of, mask, with_database
+from .urls import database_of, hide_password, with_database
 
 if TYPE_CHECKING:
     import psycopg
@@ -28,6 +28,14 @@ class PostgresServer:
         self._connection: psycopg.Connection | None = None
         self._lock = threading.RLock()
 
+    @property
+    def shown_url(self) -> str:
+        """The admin URL for messages: no password, however the URL is written."""
+        return self.hide(self.admin_url)
+
+    def hide(self, text: str) -> str:
+        return hide_password(text, self.admin_url)
+
     def url_for(self, database: str) -> str:
         return with_database(self.admin_url, database)
 
@@ -42,10 +50,16 @@ class PostgresServer:
                     self._connection = psycopg.connect(
                         self.admin_url, autocommit=True, connect_timeout=10
                     )
-                except psycopg.OperationalError as exc:
+                except psycopg.Error as exc:  # ProgrammingError: a malformed URL
+                    hint = (
+                        " (is the URL well-formed? percent-encode special characters such as "
+                        "% @ : / ? # and spaces in the user name and password)"
+                        if isinstance(exc, psycopg.ProgrammingError)
+                        else ""
+                    )
                     raise ProvisionError(
-                        f"cannot connect to the PostgreSQL admin URL {mask(self.admin_url)}: "
-                        f"{_first_line(mask(str(exc)))}"
+                        f"cannot connect to the PostgreSQL admin URL {self.shown_url}: "
+                        f"{_first_line(self.hide(str(exc)))}{hint}"
                     ) from None
             yield self._connection
 
@@ -62,7 +76,7 @@ class PostgresServer:
             ).fetchone()
         if not row or not row[0]:
             raise ProvisionError(
-                f"the user of {mask(self.admin_url)} may not create databases: "
+                f"the user of {self.shown_url} may not create databases: "
                 "grant it CREATEDB (ALTER ROLE name CREATEDB) or use another admin URL"
             )
 
@@ -80,8 +94,8 @@ class PostgresServer:
                 connection.execute(statement)
             except psycopg.errors.InsufficientPrivilege as exc:
                 raise ProvisionError(
-                    f"the user of {mask(self.admin_url)} may not create databases: "
-                    f"{_first_line(str(exc))}"
+                    f"the user of {self.shown_url} may not create databases: "
+                    f"{_first_line(self.hide(str(exc)))}"
                 ) from None
         return self.url_for(name)
 

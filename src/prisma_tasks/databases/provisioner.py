@@ -94,7 +94,7 @@ class Provisioner:
         if admin_url and choice in ("auto", "server"):
             self.server = PostgresServer(admin_url)
             self.server.check_can_create()
-            self.provider = f"server {mask(admin_url)} (from {self.settings.admin_url_env})"
+            self.provider = f"server {self.server.shown_url} (from {self.settings.admin_url_env})"
             return
         bindir = find_binaries()
         if bindir is None:
@@ -245,7 +245,7 @@ def reap(server: PostgresServer | None = None) -> list[str]:
             reaped.append(record.sqlite_dir)
         record.remove()
     if server is not None:
-        ours = f"{owners.DATABASE_PREFIX}{owners.host_tag()}"
+        ours = f"{owners.DATABASE_PREFIX}{owners.scope_tag()}"
         for name in server.names(ours):
             if not any(name.startswith(prefix) for prefix in live_prefixes):
                 server.drop(name)

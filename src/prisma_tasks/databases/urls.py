@@ -17,6 +17,25 @@ def mask(text: str) -> str:
     return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", text)
 
 
+def hide_password(text: str, url: str) -> str:
+    """mask(text), and also every spelling of `url`'s own password: a malformed URL (a raw % or
+    space in the password) escapes the pattern, and libpq quotes the bad part back verbatim."""
+    text = mask(text)
+    try:
+        parts = urlsplit(url)
+        found = [parts.password or ""]
+        query = parts.query
+    except ValueError:
+        found, query = [], ""
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if unquote(key).lower() == "password":
+            found.append(value)
+    for secret in sorted({s for raw in found for s in (raw, unquote(raw)) if s}, key=len)[::-1]:
+        text = text.replace(secret, "***")
+    return text
+
+
 def postgres_url(
     *, user: str, password: str | None, host: str, port: int, database: str, **params: str
 ) -> str:

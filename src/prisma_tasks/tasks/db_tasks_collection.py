@@ -52,3 +52,41 @@ def url(c: Context, show_password: bool = False) -> None:
     if value is None:
         raise Exit("no dev database: run `invoke db.up`", code=1)
     print(value if show_password else mask(value))
+
+
+@task(
+    iterable=["module"],
+    help={
+        "module": "seed only this module (and the modules it depends on first); repeatable",
+        "verify": "seed twice and compare every table; exit 1 naming module and table on change",
+    },
+)
+@reports_errors
+def seed(c: Context, module: list[str] | None = None, verify: bool = False) -> None:
+    """Run the module seeds in dependency order (idempotent; each module in one transaction).
+
+    Example: invoke db.seed --module orders --verify
+    """
+    from ..prisma_cli.workflow import target_url
+    from ..seeding import seed_all, verify_seeds
+
+    config = settings()
+    url = target_url(config, say)
+    if verify:
+        verify_seeds(config, url, say, module or None)
+    else:
+        seed_all(config, url, say, module or None)
+
+
+@task(help={"force": "allow a database that is neither local nor throwaway"})
+@reports_errors
+def reset(c: Context, force: bool = False) -> None:
+    """Drop the database, re-apply every migration and run the seeds (like prisma.reset).
+
+    Example: invoke db.reset
+    """
+    from ..prisma_cli.workflow import prepare, target_url
+    from ..prisma_cli.workflow import reset as run_reset
+
+    config = settings()
+    run_reset(prepare(config, say), target_url(config, say), force, True, say)

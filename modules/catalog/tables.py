@@ -1,0 +1,5 @@
+"""The catalog module's tables, shared by its seeds and its factories."""
+
+from prisma_tasks.seeding.connection import Table
+
+PRODUCT = Table("Product", key=("tenantId", "sku"))

@@ -1,0 +1,9 @@
+-- AlterTable
+ALTER TABLE "Order" ADD COLUMN     "number" TEXT NOT NULL;
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Order_tenantId_number_key" ON "Order"("tenantId", "number");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "OrderLine_orderId_productId_key" ON "OrderLine"("orderId", "productId");
+
