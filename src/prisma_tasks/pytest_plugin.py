@@ -119,7 +119,7 @@ def prisma_tasks_provisioner(
 def prisma_tasks_prepare(
     prisma_tasks_settings: Settings, prisma_tasks_backend: str
 ) -> tuple[str, Callable[[str], None] | None]:
-    """Default: apply the repository's Prisma migrations when the backend fits the schema."""
+    """Default: apply the repository's Prisma migrations and seeds when the backend fits."""
     from .prisma_cli.runner import datasource_provider
     from .templates import deploy_migrations
 
@@ -131,7 +131,7 @@ def prisma_tasks_prepare(
     fits = (provider == "sqlite") == (prisma_tasks_backend == "sqlite")
     if not fits or not settings.migrations_path.is_dir():
         return "empty", None
-    return "prisma-migrate-deploy", deploy_migrations(settings)
+    return "prisma-migrate-deploy+seeds", deploy_migrations(settings)
 
 
 @pytest.fixture(scope="session")
@@ -169,6 +169,25 @@ def fresh_database_url(
         _log(f"keeping the database of failed {request.node.nodeid}: {mask(url)}")
     else:
         prisma_tasks_provisioner.drop(url)
+
+
+@pytest.fixture
+def factories(fresh_database_url: str, prisma_tasks_settings: Settings) -> Iterator[object]:
+    """The modules' row factories, bound to this test's own database.
+
+    Example: `order = factories.Order(status="CONFIRMED")` creates its customer too.
+    """
+    from .factories import bound_to, discover_factories
+    from .seeding.connection import SeedConnection
+
+    connection = SeedConnection.open(fresh_database_url, prisma_tasks_settings.root)
+    try:
+        with bound_to(connection):
+            namespace = discover_factories(prisma_tasks_settings)
+            namespace.db = connection
+            yield namespace
+    finally:
+        connection.close()
 
 
 def _log(message: str) -> None:

@@ -37,12 +37,15 @@ def content_hash(settings: Settings, paths: Iterable[Path] | None = None, extra:
     return digest.hexdigest()
 
 
-def deploy_migrations(settings: Settings):
-    """A prepare step that runs `prisma migrate deploy` against the template database."""
+def deploy_migrations(settings: Settings, seed: bool = True):
+    """A prepare step: `prisma migrate deploy` on the template database, then the module seeds."""
 
     def prepare(url: str) -> None:
         from .prisma_cli.runner import Prisma
+        from .seeding import seed_all
 
         Prisma.for_settings(settings).run("migrate", "deploy", database_url=url, echo=False)
+        if seed:
+            seed_all(settings, url, say=lambda message: None)
 
     return prepare
