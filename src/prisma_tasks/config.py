@@ -41,6 +41,7 @@ class Settings:
     admin_url_env: str = "PRISMA_TASKS_ADMIN_URL"
     keep_failed: bool = False
     state_dir: str = ".prisma-tasks"
+    default_branch: str = "main"
     seed_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -77,6 +78,7 @@ _SPEC: dict[str, tuple[tuple[type, ...], str, tuple[str, ...] | None]] = {
     "admin_url_env": ((str,), "an environment variable name", None),
     "keep_failed": ((bool,), "true or false", None),
     "state_dir": ((str,), "a path string", None),
+    "default_branch": ((str,), "a git branch name", None),
     "seed_dependencies": ((dict,), "a table of module = [modules it depends on]", None),
 }
 

@@ -1,4 +1,5 @@
 -- AlterTable
+-- prisma-tasks: allow-destructive Order had no rows yet when order numbers were introduced
 ALTER TABLE "Order" ADD COLUMN     "number" TEXT NOT NULL;
 
 -- CreateIndex

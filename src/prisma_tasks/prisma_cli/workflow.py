@@ -10,7 +10,7 @@ from ..config import Settings
 from ..databases.dev_database import DevDatabase
 from ..databases.urls import is_local_host, is_postgres, mask
 from ..errors import CheckFailed, PrismaTasksError
-from . import migrations
+from . import history_lock, migrations
 from .runner import Prisma, datasource_provider
 
 Say = Callable[[str], None]
@@ -48,8 +48,10 @@ def migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: 
     if change.empty:
         say("schema matches the migration history: no new migration")
     else:
+        history_lock.check_or_raise(prisma.settings.migrations_path)
         folder = migrations.write_migration(prisma, name or "migration", change.sql)
         say(f"created {folder.relative_to(prisma.settings.root)}/migration.sql")
+        history_lock.record_new(prisma.settings.migrations_path)
     if create_only:
         return
     prisma.run("migrate", "deploy", database_url=url)

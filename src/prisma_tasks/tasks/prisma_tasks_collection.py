@@ -165,3 +165,31 @@ def reset(c: Context, no_seed: bool = False, force: bool = False) -> None:
 
     config = settings()
     run_reset(prepare(config, say), target_url(config, say), force, not no_seed, say)
+
+
+@task
+@reports_errors
+def lock(c: Context) -> None:
+    """Record new migrations in prisma/migrations/migrations.lock (prisma.migrate does this).
+
+    Refuses while a locked migration was edited, deleted, renamed or reordered.
+    Example: invoke prisma.lock
+    """
+    from ..prisma_cli.history_lock import record_new
+
+    new = record_new(settings().migrations_path)
+    say(f"locked {len(new)} new migration(s)" + (f": {', '.join(new)}" if new else ""))
+
+
+@task
+@reports_errors
+def check(c: Context) -> None:
+    """The pull-request gate: collection, format, drift, migration integrity, destructive lint.
+
+    Runs every check, explains each failure, exits 1 if any failed.
+    Example: invoke prisma.check
+    """
+    from ..prisma_cli.gate import run_gate
+
+    run_gate(settings(), say)
+    say("prisma.check passed")

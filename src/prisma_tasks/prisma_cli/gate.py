@@ -1,0 +1,126 @@
+"""`invoke prisma.check`: the pull-request gate. Every check runs; one exit code at the end.
+
+1. the collection is current and the schema files are formatted;
+2. no drift: the migration history produces exactly the collected schema (replayed on a
+   throwaway database, so it works in wasm mode and needs no DATABASE_URL);
+3. migration integrity against prisma/migrations/migrations.lock;
+4. destructive-change lint on the migrations that are not yet on the default branch.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..collector import collect
+from ..config import Settings
+from ..errors import CheckFailed
+from . import destructive_lint, history_lock, migrations
+from .runner import Prisma
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class GateReport:
+    failures: dict[str, list[str]] = field(default_factory=dict)
+
+    def fail(self, check: str, lines: list[str]) -> None:
+        self.failures.setdefault(check, []).extend(lines)
+
+
+def new_migrations(settings: Settings, default_branch: str) -> tuple[list[Path], str]:
+    """Migration folders not on the default branch, and how that was decided."""
+    folder = settings.migrations_path
+    all_folders = (
+        sorted(p for p in folder.iterdir() if (p / "migration.sql").is_file())
+        if folder.is_dir()
+        else []
+    )
+    base = _merge_base(settings.root, default_branch)
+    if base is None:
+        return all_folders, f"no git history for '{default_branch}': linting every migration"
+    relative = folder.relative_to(settings.root).as_posix()
+    listed = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", base, "--", relative],
+        cwd=settings.root,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    on_branch = {Path(name).parent.name for name in listed if name.endswith("/migration.sql")}
+    return [
+        p for p in all_folders if p.name not in on_branch
+    ], f"compared with {default_branch} at {base[:10]}"
+
+
+def _merge_base(root: Path, branch: str) -> str | None:
+    for ref in (f"origin/{branch}", branch):
+        result = subprocess.run(
+            ["git", "merge-base", "HEAD", ref], cwd=root, capture_output=True, text=True
+        )
+        if result.returncode == 0 and result.stdout.strip():
+            return result.stdout.strip()
+    return None
+
+
+def run_gate(settings: Settings, say: Say) -> None:
+    from ..databases.provisioner import provisioned
+
+    report = GateReport()
+    # 1. collection and formatting. A missing folder is collected (it is git-ignored, so a
+    # fresh clone has none); an existing one that differs is a failure.
+    if settings.collected_path.exists():
+        try:
+            collect(settings, check=True)
+            say("ok   collection is current")
+        except CheckFailed as failure:
+            report.fail("collection", [str(failure)])
+    result = collect(settings)
+    prisma = Prisma.for_settings(settings)
+    prisma.collected = result
+    say(prisma.describe())
+    if prisma.run("format", "--check", check=False, echo=False).returncode != 0:
+        report.fail("format", ["schema files are not formatted: run `invoke prisma.format`"])
+    else:
+        say("ok   schema files are formatted")
+    # 2. drift, on a throwaway database of the schema's provider
+    backend = "sqlite" if prisma.provider == "sqlite" else "postgres"
+    with provisioned(backend, settings) as databases:
+        change = migrations.pending_change(prisma, databases.clone())
+    if change.empty:
+        say("ok   no drift: the migration history produces the collected schema")
+    else:
+        report.fail(
+            "drift",
+            [
+                "the schema differs from the migration history; missing SQL:",
+                change.sql.strip(),
+                "run `invoke prisma.migrate --name <what-changed>`",
+            ],
+        )
+    # 3. integrity
+    try:
+        findings = history_lock.check(settings.migrations_path)
+    except ValueError as exc:
+        findings = [history_lock.Finding(history_lock.LOCK_NAME, str(exc))]
+    if findings:
+        report.fail("integrity", [str(finding) for finding in findings])
+    else:
+        say("ok   migration history matches migrations.lock")
+    # 4. destructive-change lint
+    folders, how = new_migrations(settings, settings.default_branch)
+    lint = [
+        str(f) for folder in folders for f in destructive_lint.lint_migration(folder, settings.root)
+    ]
+    if lint:
+        report.fail("destructive", lint)
+    else:
+        say(f"ok   no unacknowledged destructive change in {len(folders)} new migration(s) ({how})")
+    if report.failures:
+        lines = []
+        for check, messages in report.failures.items():
+            lines.append(f"FAIL {check}")
+            lines += [f"     {line}" for message in messages for line in message.splitlines()]
+        raise CheckFailed("\n".join(lines))

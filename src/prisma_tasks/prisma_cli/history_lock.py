@@ -1,0 +1,139 @@
+"""prisma/migrations/migrations.lock: each migration's name and checksum, in applied order.
+
+Committed with the migrations. `invoke prisma.migrate` appends to it; `invoke prisma.check`
+fails when a migration already in the lock was edited, deleted, renamed or reordered, and
+when a new migration sorts before one already in the lock (two branches each added one:
+Prisma would apply them in another order on each database).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCK_NAME = "migrations.lock"
+_HEADER = (
+    "# prisma-tasks migration lock: name and sha256 of each migration.sql, in applied order.\n"
+    "# Written by `invoke prisma.migrate` and `invoke prisma.lock`;\n"
+    "# checked by `invoke prisma.check`.\n"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    migration: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.migration}: {self.message}"
+
+
+def checksum(folder: Path) -> str:
+    return hashlib.sha256((folder / "migration.sql").read_bytes()).hexdigest()
+
+
+def on_disk(migrations: Path) -> dict[str, str]:
+    if not migrations.is_dir():
+        return {}
+    return {
+        p.name: checksum(p)
+        for p in sorted(migrations.iterdir())
+        if p.is_dir() and (p / "migration.sql").is_file()
+    }
+
+
+def read_lock(migrations: Path) -> list[tuple[str, str]]:
+    path = migrations / LOCK_NAME
+    if not path.is_file():
+        return []
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise ValueError(f"{path}:{number}: expected '<migration> <sha256>', found {line!r}")
+        entries.append((parts[0], parts[1]))
+    return entries
+
+
+def check_or_raise(migrations: Path) -> None:
+    findings = check(migrations)
+    if findings:
+        from ..errors import CheckFailed
+
+        raise CheckFailed(
+            f"the migration history does not match {LOCK_NAME}; nothing was written:\n"
+            + "\n".join(f"  {finding}" for finding in findings)
+        )
+
+
+def record_new(migrations: Path) -> list[str]:
+    """Append migrations that are not locked yet; refuses while `check` finds a problem."""
+    check_or_raise(migrations)
+    new = unlocked(migrations)
+    if new or not (migrations / LOCK_NAME).exists():
+        write_lock(migrations)
+    return new
+
+
+def write_lock(migrations: Path) -> Path:
+    """Record every migration on disk, in order."""
+    path = migrations / LOCK_NAME
+    lines = [f"{name} {digest}" for name, digest in on_disk(migrations).items()]
+    staging = path.with_name(f".{LOCK_NAME}.tmp-{os.getpid()}")
+    staging.write_text(_HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(staging, path)
+    return path
+
+
+def check(migrations: Path) -> list[Finding]:
+    locked = read_lock(migrations)
+    disk = on_disk(migrations)
+    findings: list[Finding] = []
+    locked_names = [name for name, _ in locked]
+    by_checksum = {digest: name for name, digest in disk.items()}
+    for name, digest in locked:
+        if name not in disk:
+            renamed = by_checksum.get(digest)
+            if renamed and renamed not in locked_names:
+                findings.append(Finding(name, f"renamed to {renamed} after it was locked"))
+            else:
+                findings.append(
+                    Finding(name, "deleted after it was locked (databases have applied it)")
+                )
+        elif disk[name] != digest:
+            findings.append(
+                Finding(
+                    name,
+                    "edited after it was locked: databases that applied it will not "
+                    "see the change; put the change in a new migration",
+                )
+            )
+    if locked_names != sorted(locked_names):
+        findings.append(Finding(LOCK_NAME, "lists migrations out of name order: reordered by hand"))
+    last_locked = max(locked_names, default="")
+    renamed_targets = {
+        f.message.split(" to ")[1].split()[0] for f in findings if "renamed to" in f.message
+    }
+    for name in disk:
+        if name in locked_names or name in renamed_targets:
+            continue
+        if name < last_locked:
+            findings.append(
+                Finding(
+                    name,
+                    f"is new but sorts before {last_locked}, which is already locked: two branches "
+                    "each added a migration (non-linear history). Fix: delete this migration's "
+                    "folder, merge, and run `invoke prisma.migrate --name <name>` again so it is "
+                    f"recreated after {last_locked}",
+                )
+            )
+    return findings
+
+
+def unlocked(migrations: Path) -> list[str]:
+    locked = {name for name, _ in read_lock(migrations)}
+    return [name for name in on_disk(migrations) if name not in locked]
