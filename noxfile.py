@@ -1,20 +1,32 @@
-"""nox sessions; thin on purpose: what they run lives in prisma_tasks.nox_support and tests/."""
+"""nox sessions; thin on purpose: what they run lives in prisma_tasks.nox_support and tests/.
+
+`nox -t ci` runs lint, unit, gate, integration and e2e in that order and stops at the first
+failure; nox's closing lines list each stage with its outcome and time. Arguments after `--`
+go to pytest, e.g. `nox -s "integration(backend='postgres')" -- --shard 1/4`.
+"""
 
 import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
+nox.options.stop_on_first_error = True
 nox.options.sessions = ["lint", "unit"]
 
-LINTED = ["src", "tests", "bench", "tasks.py", "noxfile.py"]
+LINTED = ["src", "tests", "bench", "modules", "tasks.py", "noxfile.py"]
 
 
 @nox.session(tags=["ci"])
 def lint(session: nox.Session) -> None:
-    """ruff: lint and formatting."""
-    session.install("ruff")
+    """ruff (code) and check-jsonschema (the GitHub workflow)."""
+    session.install("ruff", "check-jsonschema")
     session.run("ruff", "check", *LINTED)
     session.run("ruff", "format", "--check", *LINTED)
+    session.run(
+        "check-jsonschema",
+        "--builtin-schema",
+        "vendor.github-workflows",
+        ".github/workflows/ci.yml",
+    )
 
 
 @nox.session(tags=["ci"])
@@ -25,12 +37,23 @@ def unit(session: nox.Session) -> None:
 
 
 @nox.session(tags=["ci"])
+def gate(session: nox.Session) -> None:
+    """invoke prisma.check: collection, format, drift, migration lock, destructive lint."""
+    from prisma_tasks import nox_support
+
+    nox_support.install_project(session)
+    nox_support.ensure_prisma(session)
+    session.run("invoke", "prisma.check")
+
+
+@nox.session(tags=["ci"])
 @nox.parametrize("backend", ["postgres", "sqlite"])
 def integration(session: nox.Session, backend: str) -> None:
     """Integration tests on a throwaway database of the backend (real PostgreSQL / SQLite)."""
     from prisma_tasks import nox_support
 
     nox_support.install_project(session)
+    nox_support.ensure_prisma(session)
     nox_support.run_tests_on_database(session, backend, "tests/integration", "integration")
 
 

@@ -35,7 +35,7 @@ def build_tree(root: Path, modules: int, files: int) -> None:
             name = f"M{m:04d}F{f}"
             (schema / f"file{f}.prisma").write_text(
                 f"/// model {name}Doc {{ in a doc comment\n"
-                f"model {name} {{\n  id Int @id\n  label String @default(\"{{x}}\")\n"
+                f'model {name} {{\n  id Int @id\n  label String @default("{{x}}")\n'
                 f"  createdAt DateTime @default(now())\n}}\n\nenum {name}Kind {{\n  A\n  B\n}}\n"
             )
 
@@ -51,7 +51,9 @@ def median_seconds(command: list[str], cwd: Path, runs: int, before: Callable[[]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--modules", type=int, default=1000)
     parser.add_argument("--files", type=int, default=5)
     parser.add_argument("--runs", type=int, default=7)
@@ -73,7 +75,9 @@ def main() -> int:
         noop = median_seconds([*invoke, "prisma.collect"], root, args.runs, nothing)
         check = median_seconds([*invoke, "prisma.collect", "--check"], root, args.runs, nothing)
     files = args.modules * args.files
-    print(f"{args.modules} modules x {args.files} files = {files} schema files, median of {args.runs}")
+    print(
+        f"{args.modules} modules x {args.files} files = {files} schema files, median of {args.runs}"
+    )
     print(f"{'command':<28}{'seconds':>10}{'x floor':>10}{'target':>10}")
     for label, seconds, target in (
         ("invoke --version (floor)", floor, None),
@@ -82,7 +86,9 @@ def main() -> int:
         ("prisma.collect --check", check, 1.5),
     ):
         ratio = seconds / floor
-        verdict = "" if target is None else (f"<= {target}x " + ("ok" if ratio <= target else "MISSED"))
+        verdict = (
+            "" if target is None else (f"<= {target}x " + ("ok" if ratio <= target else "MISSED"))
+        )
         print(f"{label:<28}{seconds:>10.3f}{ratio:>10.2f}{verdict:>14}")
     return 0
 

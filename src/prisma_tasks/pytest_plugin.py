@@ -37,6 +37,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "else the datasource provider of prisma/base.prisma)",
     )
     group.addoption(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only shard I of N (1-based): tests sorted by id, dealt round-robin, so "
+        "shards are even, deterministic and together run every test exactly once",
+    )
+    group.addoption(
         "--keep-failed",
         action="store_true",
         default=False,
@@ -69,7 +76,33 @@ def selected_backend(config: pytest.Config, settings: Settings) -> str:
         return "postgres"
 
 
+def parse_shard(value: str) -> tuple[int, int]:
+    try:
+        index, total = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--shard {value!r}: expected I/N, e.g. --shard 2/4") from None
+    if not 1 <= index <= total:
+        raise pytest.UsageError(f"--shard {value!r}: I must be between 1 and N")
+    return index, total
+
+
+def shard_of(node_ids: list[str], index: int, total: int) -> set[str]:
+    return {
+        node_id
+        for position, node_id in enumerate(sorted(node_ids))
+        if position % total == index - 1
+    }
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard = config.getoption("--shard")
+    if shard:
+        index, total = parse_shard(shard)
+        keep = shard_of([item.nodeid for item in items], index, total)
+        deselected = [item for item in items if item.nodeid not in keep]
+        items[:] = [item for item in items if item.nodeid in keep]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
     backend = None
     for item in items:
         marker = item.get_closest_marker("backend")

@@ -59,6 +59,11 @@ class Provisioner:
         self._kept: list[str] = []
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
+        self.warm_clones = 2
+        self._warm: dict[str, list[str]] = {}
+        self._refilling: dict[str, bool] = {}
+        self._workers: list[threading.Thread] = []
+        self._closing = False
 
     # -- opening -------------------------------------------------------------------------
     def open(self) -> Provisioner:
@@ -153,6 +158,45 @@ class Provisioner:
         return name
 
     def clone(self, template: str | None = None) -> str:
+        """A new database copied from the template (empty without one).
+
+        On PostgreSQL a few clones of each template are made ahead, in the background, while
+        the caller works (`warm_clones`): a test then waits for a pop, not for the copy.
+        """
+        if template is not None and self.server is not None and self.warm_clones > 0:
+            with self._lock:
+                ready = self._warm.setdefault(template, [])
+                name = ready.pop(0) if ready else None
+            self._refill(template)
+            if name is not None:
+                return self._store().url_for(name)
+        return self._clone_now(template)
+
+    def _refill(self, template: str) -> None:
+        with self._lock:
+            if self._closing or self._refilling.get(template):
+                return
+            self._refilling[template] = True
+        worker = threading.Thread(target=self._refill_worker, args=(template,), daemon=True)
+        self._workers.append(worker)
+        worker.start()
+
+    def _refill_worker(self, template: str) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if self._closing or len(self._warm[template]) >= self.warm_clones:
+                        return
+                url = self._clone_now(template)
+                with self._lock:
+                    self._warm[template].append(_name_of(url))
+        except Exception as exc:  # the foreground clone path still works; say why once
+            self.log(f"could not prepare clones ahead: {mask(str(exc))}")
+        finally:
+            with self._lock:
+                self._refilling[template] = False
+
+    def _clone_now(self, template: str | None) -> str:
         name = self._new_name()
         store = self._store()
         if template is None:
@@ -188,6 +232,10 @@ class Provisioner:
     # -- closing -------------------------------------------------------------------------
     def close(self) -> list[str]:
         """Drop everything this run made except kept databases; returns the kept URLs (masked)."""
+        with self._lock:
+            self._closing = True
+        for worker in self._workers:
+            worker.join(timeout=60)
         kept_urls = []
         for name in list(self._created):
             if name in self._kept:
