@@ -25,6 +25,7 @@ TABLE = "tool.prisma-tasks"
 LINK_MODES = ("symlink", "copy")
 ENGINES = ("auto", "native", "wasm")
 PG_PROVIDERS = ("auto", "server", "local")
+TENANCY_MODES = ("none", "row", "schema")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Settings:
     keep_failed: bool = False
     state_dir: str = ".prisma-tasks"
     default_branch: str = "main"
+    tenancy: str = "none"
+    tenant_field: str = "tenantId"
+    tenant_exempt_models: tuple[str, ...] = ()
+    tenant_schema_prefix: str = "tenant_"
     seed_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -79,6 +84,10 @@ _SPEC: dict[str, tuple[tuple[type, ...], str, tuple[str, ...] | None]] = {
     "keep_failed": ((bool,), "true or false", None),
     "state_dir": ((str,), "a path string", None),
     "default_branch": ((str,), "a git branch name", None),
+    "tenancy": ((str,), "a string", TENANCY_MODES),
+    "tenant_field": ((str,), "a field name", None),
+    "tenant_exempt_models": ((list,), "a list of model names", None),
+    "tenant_schema_prefix": ((str,), "an identifier prefix", None),
     "seed_dependencies": ((dict,), "a table of module = [modules it depends on]", None),
 }
 
