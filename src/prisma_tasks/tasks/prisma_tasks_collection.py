@@ -193,3 +193,39 @@ def check(c: Context) -> None:
 
     run_gate(settings(), say)
     say("prisma.check passed")
+
+
+@task(
+    help={
+        "output": "also write a picture or source: .svg/.png (needs Graphviz), .mmd or .dot",
+        "mermaid": "print the Mermaid diagram instead of text",
+    }
+)
+@reports_errors
+def graph(c: Context, output: str = "", mermaid: bool = False) -> None:
+    """Show which module owns which models and which relations cross modules (cycles marked).
+
+    Example: invoke prisma.graph --mermaid   or   invoke prisma.graph --output graph.svg
+    """
+    from pathlib import Path
+
+    from ..collector import collect as run_collect
+    from ..module_graph import ModuleGraph, render
+
+    config = settings()
+    module_graph = ModuleGraph.from_collect(run_collect(config), config.seed_dependencies)
+    say(module_graph.as_mermaid() if mermaid else module_graph.as_text())
+    if output:
+        say(f"wrote {render(module_graph, Path(output))}")
+
+
+@task(help={"no-generate": "only collect and validate on each change"})
+@reports_errors
+def watch(c: Context, no_generate: bool = False) -> None:
+    """Re-collect, validate and regenerate the client whenever a module schema changes.
+
+    Errors are printed and watching goes on; Ctrl-C stops. Example: invoke prisma.watch
+    """
+    from ..watcher import watch as run_watch
+
+    run_watch(settings(), say, generate=not no_generate)

@@ -1,0 +1,97 @@
+"""`invoke prisma.watch`: re-collect, validate and regenerate on every module schema change.
+
+Prisma 6.7's own `generate --watch` does not notice schema changes. watchfiles (Rust
+`notify` underneath, maintained by the pydantic team) gives real filesystem events with
+debouncing; an error is printed and watching goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .config import Settings
+from .errors import PrismaTasksError
+
+Say = Callable[[str], None]
+
+
+def watched_roots(settings: Settings) -> list[Path]:
+    """The fixed folders the module globs start from (e.g. modules/), plus base.prisma's folder."""
+    roots = {settings.base_path.parent}
+    for pattern in settings.module_schemas:
+        fixed = []
+        for part in Path(pattern).parts:
+            if any(char in part for char in "*?["):
+                break
+            fixed.append(part)
+        roots.add(settings.root.joinpath(*fixed))
+    return sorted(root for root in roots if root.exists())
+
+
+def relevant(changes: Iterable[tuple[object, str]], settings: Settings) -> list[str]:
+    collected = str(settings.collected_path)
+    state = str(settings.state_path)
+    return sorted(
+        {
+            path
+            for _, path in changes
+            if path.endswith(".prisma")
+            and not path.startswith(collected)
+            and not path.startswith(state)
+            and "/migrations/" not in path
+        }
+    )
+
+
+def rebuild(settings: Settings, say: Say, generate: bool = True) -> bool:
+    """One round: collect, validate, generate. Returns False (after saying why) on an error."""
+    from .prisma_cli import migrations
+    from .prisma_cli.workflow import prepare
+
+    started = time.perf_counter()
+    try:
+        prisma = prepare(settings, say)
+        prisma.run("validate", echo=False)
+        if generate:
+            migrations.generate(prisma)
+    except PrismaTasksError as error:
+        say(f"error: {error}")
+        say("still watching: fix the file and save again")
+        return False
+    steps = "collected, validated, generated" if generate else "collected, validated"
+    say(f"ok: {steps} in {time.perf_counter() - started:.1f}s")
+    return True
+
+
+def watch(
+    settings: Settings,
+    say: Say,
+    generate: bool = True,
+    stop_event: object | None = None,
+    rounds: int | None = None,
+) -> int:
+    """Watch until interrupted (or `rounds` rebuilds happened, for tests); returns rebuilds."""
+    from watchfiles import watch as watch_files
+
+    roots = watched_roots(settings)
+    say(
+        "watching "
+        + ", ".join(str(root.relative_to(settings.root)) for root in roots)
+        + " (Ctrl-C stops)"
+    )
+    rebuild(settings, say, generate)
+    done = 0
+    for changes in watch_files(
+        *roots, stop_event=stop_event, debounce=200, rust_timeout=500, yield_on_timeout=False
+    ):
+        paths = relevant(changes, settings)
+        if not paths:
+            continue
+        say("changed: " + ", ".join(str(Path(p).relative_to(settings.root)) for p in paths))
+        rebuild(settings, say, generate)
+        done += 1
+        if rounds is not None and done >= rounds:
+            break
+    return done
