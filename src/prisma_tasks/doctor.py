@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from .config import Settings
-from .errors import PrismaTasksError
+from .errors import PrismaTasksError, SchemaError
 
 
 @dataclass
@@ -33,9 +33,11 @@ class Diagnosis:
         )
 
 
-def _version(command: list[str]) -> str | None:
-    if shutil.which(command[0]) is None:
+def _version(command: list[str], search_path: str | None) -> str | None:
+    found = shutil.which(command[0], path=search_path)
+    if found is None:
         return None
+    command = [found, *command[1:]]
     try:
         return (
             subprocess.run(command, capture_output=True, text=True, timeout=20)
@@ -57,7 +59,7 @@ def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagn
     environ = dict(os.environ) if environ is None else environ
     report = Diagnosis()
     report.add("ok", "python", f"{platform.python_version()} ({platform.python_implementation()})")
-    node = _version(["node", "--version"])
+    node = _version(["node", "--version"], environ.get("PATH"))
     report.add(
         "ok" if node else "MISSING",
         "node",
@@ -100,7 +102,9 @@ def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagn
             "collection current",
         )
     except PrismaTasksError as error:
-        first = str(error).splitlines()[0]
+        first = (
+            str(error.problems[0]) if isinstance(error, SchemaError) else str(error).splitlines()[0]
+        )
         status = "stale" if error.exit_code == 1 else "MISSING"
         report.add(status, "modules", first)
     new = history_lock.unlocked(settings.migrations_path)
