@@ -1,17 +1,24 @@
 """Benchmark throwaway databases: template + clone against `prisma migrate reset` (on demand).
 
-    python bench/database_bench.py [--sizes 1,50,200] [--clones 20] [--runs 3]
+    python bench/database_bench.py [--sizes 1,50,200] [--clones 20] [--runs 3] [--work 0.3]
+                                   [--growing-schema]
 
-For each migration history size a synthetic monorepo is built in a temp folder (wasm engine,
-one module whose schema declares exactly the tables the history creates, node_modules linked
-to this repository's) and a private local PostgreSQL cluster is provisioned. Printed per size:
-cold cluster start (Provisioner.open(): initdb + pg_ctl start, median of --runs), the template
-build (the real `prisma migrate deploy`, once), a clone of the template (CREATE DATABASE ...
-TEMPLATE, median of --clones), and the baseline a user would otherwise run on the same cluster:
-`prisma migrate reset --force --skip-seed --skip-generate` (median of --runs), with reset/clone.
+For each migration history size N a synthetic monorepo is built in a temp folder (wasm engine,
+one module, node_modules linked to this repository's) and a private local PostgreSQL cluster is
+provisioned. The history grows, the schema does not: migration 1 creates 5 tables (the module
+declares the same 5 models) and migrations 2..N add and drop an index or a column, so every
+history ends at the module schema (checked with `prisma migrate diff`: no pending change).
+--growing-schema restores the old synthesis, one new table per migration, labelled as such.
+
+Printed per size: cold cluster start (Provisioner.open(): initdb + pg_ctl start, median of
+--runs), the template build (the real `prisma migrate deploy`, once), the clone cost (CREATE
+DATABASE ... TEMPLATE with the warm pool off, median of --clones), the clone wait (the pool on,
+as a test sees it: --work seconds of the test's own work, then clone(); median of --clones), and
+the baseline a user would otherwise run on the same cluster: `prisma migrate reset --force
+--skip-seed --skip-generate` (median of --runs), with reset/cost and reset/wait.
 Targets (issue "throwaway databases"): a clone >= 20x faster than a reset (the reference
-monorepo has a one-migration history), and clone time flat as the history grows. Every cluster
-is removed again, also on Ctrl-C or SIGTERM.
+monorepo has a one-migration history), and clone time flat (<= 1.5x) as the history grows.
+Nothing is asserted on timings. Every cluster is removed again, also on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from pathlib import Path
 from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
 from prisma_tasks.databases.provisioner import Provisioner, terminate_as_interrupt
+from prisma_tasks.prisma_cli.migrations import pending_change
 from prisma_tasks.prisma_cli.runner import Prisma
 from prisma_tasks.templates import content_hash, deploy_migrations
 
@@ -57,8 +65,54 @@ LOCK = (
 )
 
 
-def build_tree(root: Path, migrations: int) -> None:
-    """A monorepo whose history of `migrations` one-table migrations equals its schema."""
+TABLES = 5
+
+
+def model(table: str) -> str:
+    return f"model {table} {{\n  id   Int    @id @default(autoincrement())\n  name String\n}}\n"
+
+
+def create_table(table: str) -> str:
+    return f'CREATE TABLE "{table}" ("id" SERIAL PRIMARY KEY, "name" TEXT NOT NULL);\n'
+
+
+def churn(number: int) -> tuple[str, str]:
+    """Migration `number` (2..N): a pair-wise create/drop of an index or a column on a table."""
+    pair, second = divmod(number - 2, 2)
+    table = f"T{pair % TABLES}"
+    if pair % 2 == 0:
+        index = f"{table}_name_idx_{pair:04d}"
+        if second:
+            return f"drop_{index.lower()}", f'DROP INDEX "{index}";\n'
+        return f"add_{index.lower()}", f'CREATE INDEX "{index}" ON "{table}"("name");\n'
+    column = f"extra_{pair:04d}"
+    if second:
+        return f"drop_{table.lower()}_{column}", f'ALTER TABLE "{table}" DROP COLUMN "{column}";\n'
+    return f"add_{table.lower()}_{column}", f'ALTER TABLE "{table}" ADD COLUMN "{column}" TEXT;\n'
+
+
+def history(migrations: int, growing: bool) -> tuple[list[tuple[str, str]], list[str]]:
+    """(name, SQL) per migration and the module's models, whose schema the history ends at.
+
+    Churn (default): migration 1 creates TABLES tables, 2..N add and drop an index or a column,
+    so the schema stays the same size whatever N; with an odd number of churn migrations the
+    last one adds and drops in one step. Growing (old synthesis): one new table per migration.
+    """
+    if growing:
+        tables = [f"T{number:04d}" for number in range(migrations)]
+        steps = [(f"create_{table.lower()}", create_table(table)) for table in tables]
+        return steps, [model(table) for table in tables]
+    tables = [f"T{number}" for number in range(TABLES)]
+    steps = [("create_tables", "".join(create_table(t) for t in tables))]
+    steps += [churn(number) for number in range(2, migrations + 1)]
+    if migrations > 1 and (migrations - 1) % 2:  # the last add has no drop: add it to its step
+        name, sql = steps[-1]
+        steps[-1] = (name + "_and_drop", sql + churn(migrations + 1)[1])
+    return steps, [model(t) for t in tables]
+
+
+def build_tree(root: Path, migrations: int, growing: bool) -> None:
+    """A monorepo whose history of `migrations` migrations ends at its module's schema."""
     root.mkdir(parents=True)
     (root / "pyproject.toml").write_text(PYPROJECT)
     for name in ("package.json", "package-lock.json"):
@@ -66,20 +120,14 @@ def build_tree(root: Path, migrations: int) -> None:
     (root / "node_modules").symlink_to(REPO / "node_modules", target_is_directory=True)
     (root / "prisma").mkdir()
     (root / "prisma" / "base.prisma").write_text(BASE)
-    history = root / "prisma" / "migrations"
-    history.mkdir()
-    (history / "migration_lock.toml").write_text(LOCK)
-    models = []
-    for number in range(migrations):
-        table = f"T{number:04d}"
-        folder = history / f"2026010100{number:04d}_create_{table.lower()}"
-        folder.mkdir()
-        (folder / "migration.sql").write_text(
-            f'CREATE TABLE "{table}" ("id" SERIAL PRIMARY KEY, "name" TEXT NOT NULL);\n'
-        )
-        models.append(
-            f"model {table} {{\n  id   Int    @id @default(autoincrement())\n  name String\n}}\n"
-        )
+    folder = root / "prisma" / "migrations"
+    folder.mkdir()
+    (folder / "migration_lock.toml").write_text(LOCK)
+    steps, models = history(migrations, growing)
+    for number, (name, sql) in enumerate(steps, start=1):
+        step = folder / f"202601010{number:05d}_{name}"
+        step.mkdir()
+        (step / "migration.sql").write_text(sql)
     schema = root / "modules" / "bench" / "schema"
     schema.mkdir(parents=True)
     (schema / "models.prisma").write_text("\n".join(models))
@@ -96,16 +144,14 @@ class Row:
     migrations: int
     cold_start: float
     template: float
-    clone: float
+    cost: float  # CREATE DATABASE ... TEMPLATE, the pool off
+    wait: float  # clone() after --work seconds of a test's own work, the pool on
+    first_wait: float  # the first of those: the pool is still empty
     reset: float
 
-    @property
-    def ratio(self) -> float:
-        return self.reset / self.clone
 
-
-def measure(root: Path, migrations: int, runs: int, clones: int) -> Row:
-    build_tree(root, migrations)
+def measure(root: Path, migrations: int, growing: bool, runs: int, clones: int, work: float) -> Row:
+    build_tree(root, migrations, growing)
     settings = load_settings(root)
     collect(settings)  # the module schema into prisma/schemas, as every Prisma task does first
     environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -124,6 +170,8 @@ def measure(root: Path, migrations: int, runs: int, clones: int) -> Row:
             else:
                 provisioner = candidate
         assert provisioner is not None
+        pool = provisioner.warm_clones
+        provisioner.warm_clones = 0  # cost and reset first, with nothing copying behind them
 
         digest = content_hash(settings)
         prepare = deploy_migrations(settings)
@@ -135,14 +183,19 @@ def measure(root: Path, migrations: int, runs: int, clones: int) -> Row:
 
         template_seconds = seconds(build)
 
-        clone_samples = []
+        cost_samples = []
         for _ in range(clones):
             started = time.perf_counter()
             url = provisioner.clone(template)
-            clone_samples.append(time.perf_counter() - started)
+            cost_samples.append(time.perf_counter() - started)
             provisioner.drop(url)
 
         target = provisioner.clone(template)  # a migrated database, as a developer's would be
+        change = pending_change(prisma, target)
+        if not change.empty:
+            raise SystemExit(
+                f"{migrations} migrations do not end at the module schema:\n{change.sql}"
+            )
         reset_samples = [
             seconds(
                 lambda: prisma.run(
@@ -157,6 +210,16 @@ def measure(root: Path, migrations: int, runs: int, clones: int) -> Row:
             )
             for _ in range(runs)
         ]
+        provisioner.drop(target)
+
+        provisioner.warm_clones = pool  # as a test session has it: a test works, then clones
+        wait_samples = []
+        for _ in range(clones):
+            time.sleep(work)
+            started = time.perf_counter()
+            url = provisioner.clone(template)
+            wait_samples.append(time.perf_counter() - started)
+            provisioner.drop(url)  # the fixture's teardown, not part of the wait
     finally:
         if provisioner is not None:
             provisioner.close()
@@ -164,9 +227,15 @@ def measure(root: Path, migrations: int, runs: int, clones: int) -> Row:
         migrations,
         statistics.median(starts),
         template_seconds,
-        statistics.median(clone_samples),
+        statistics.median(cost_samples),
+        statistics.median(wait_samples),
+        wait_samples[0],
         statistics.median(reset_samples),
     )
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
 
 
 def main() -> int:
@@ -174,36 +243,78 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--sizes", default="1,50,200", help="migration history sizes")
-    parser.add_argument("--clones", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--clones", type=int, default=20, help="clones timed per figure")
+    parser.add_argument("--runs", type=int, default=3, help="cold starts and resets timed")
+    parser.add_argument(
+        "--work", type=float, default=0.3, help="seconds of a test's own work before each clone"
+    )
+    parser.add_argument(
+        "--growing-schema",
+        action="store_true",
+        help="old synthesis: one new table per migration (the schema grows with the history)",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    if not sizes or min(sizes) < 1:
+        parser.error("--sizes: one or more history sizes >= 1")
     rows = []
     with terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix="prisma-tasks-db-") as tmp:
         for size in sizes:
-            rows.append(measure(Path(tmp) / f"history{size}", size, args.runs, args.clones))
+            root = Path(tmp) / f"history{size}"
+            rows.append(measure(root, size, args.growing_schema, args.runs, args.clones, args.work))
             print(f"  measured {size} migrations", file=sys.stderr, flush=True)
 
+    if args.growing_schema:
+        shape = "SCHEMA GROWS WITH HISTORY: one new table per migration (old synthesis)"
+    else:
+        shape = f"fixed schema of {TABLES} tables; migrations 2..N add and drop an index or column"
+    print(f"throwaway databases, {shape}")
     print(
-        f"throwaway databases: cold start and reset median of {args.runs}, "
-        f"clone median of {args.clones}, template built once (seconds)"
+        f"seconds; cold start and reset median of {args.runs}, clone cost (pool off) and "
+        f"clone wait (pool of 2, after {args.work:g} s of work) median of {args.clones}"
     )
     print(
-        f"{'migrations':>10}{'cold start':>12}{'template':>10}{'clone':>10}"
-        f"{'reset':>10}{'reset/clone':>13}{'clone x first':>15}{'target':>18}"
+        f"{'migrations':>10}{'cold start':>11}{'template':>10}{'clone cost':>12}"
+        f"{'clone wait':>12}{'reset':>8}{'reset/cost':>12}{'reset/wait':>12}"
+        f"{'cost x1st':>11}{'wait x1st':>11}"
     )
-    first = rows[0].clone
+    first = rows[0]
     for row in rows:
-        verdict = ">= 20x " + ("ok" if row.ratio >= 20 else "MISSED")
         print(
-            f"{row.migrations:>10}{row.cold_start:>12.3f}{row.template:>10.3f}{row.clone:>10.4f}"
-            f"{row.reset:>10.3f}{row.ratio:>12.1f}x{row.clone / first:>14.2f}x{verdict:>18}"
+            f"{row.migrations:>10}{row.cold_start:>11.3f}{row.template:>10.3f}"
+            f"{row.cost:>12.4f}{row.wait:>12.6f}{row.reset:>8.3f}"
+            f"{row.reset / row.cost:>11.1f}x{row.reset / row.wait:>11.0f}x"
+            f"{row.cost / first.cost:>10.2f}x{row.wait / first.wait:>10.2f}x"
         )
-    growth = rows[-1].clone / first
-    flat = "ok" if growth <= 1.5 else "MISSED"
+    last = rows[-1]
+    span = f"{first.migrations} -> {last.migrations} migrations"
+    cost_ratio = min(row.reset / row.cost for row in rows)
+    wait_ratio = min(row.reset / row.wait for row in rows)
+    cost_growth = last.cost / first.cost
+    wait_growth = last.wait / first.wait
     print(
-        f"clone time {rows[0].migrations} -> {rows[-1].migrations} migrations: {growth:.2f}x "
-        f"(target flat, <= 1.5x: {flat}); reset grows {rows[-1].reset / rows[0].reset:.2f}x"
+        f"reset/clone, target >= 20x: cost {cost_ratio:.1f}x at worst ({verdict(cost_ratio >= 20)})"
+        f"; wait {wait_ratio:.0f}x at worst ({verdict(wait_ratio >= 20)})"
+    )
+    print(
+        f"clone flat {span}, target <= 1.5x: cost {cost_growth:.2f}x "
+        f"({verdict(cost_growth <= 1.5)}); wait {wait_growth:.2f}x ({verdict(wait_growth <= 1.5)})"
+        f"; reset grows {last.reset / first.reset:.2f}x"
+    )
+    print("which figure the targets apply to:")
+    print(
+        "  clone cost: what copying a database costs; the honest figure for the issue's "
+        "'>= 20x faster than a reset' and for flatness"
+    )
+    print(
+        f"  clone wait: what a test waits with the pool on; the copy is hidden behind the "
+        f"test's own {args.work:g} s of work only while a copy takes less than that "
+        "(one refill per test)"
+    )
+    print(
+        f"  the first clone of a run finds the pool empty and waits a full copy: "
+        f"{first.first_wait:.4f} s at {first.migrations} migration(s); sub-millisecond waits "
+        "make the wait flatness ratio mostly timer noise"
     )
     return 0
 
