@@ -1,18 +1,20 @@
 """Fixtures for the database integration tests: real PostgreSQL clusters and SQLite files.
 
-Every test gets its own PRISMA_TASKS_RUNTIME_DIR under tmp_path, so owner records never leak
-between tests, and a teardown that stops any cluster still running under it (a failing test
-must not leave postgres processes behind).
+Every test gets its own PRISMA_TASKS_RUNTIME_DIR (in a scratch folder beside tmp_path, see
+`scratch`), so owner records never leak between tests, and a teardown that stops any cluster
+still running there (a failing test must not leave postgres processes behind).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,51 +98,51 @@ def dead_pid() -> int:
     return process.pid
 
 
-def _make_traversable(path: Path) -> None:
-    """As root the cluster runs as `postgres`, which must reach it through every parent.
-
-    pytest's basetemp is 0700; add o+x (search only, no listing) from /tmp down to `path`.
-    """
-    for folder in [path, *path.parents]:
-        if folder == Path(folder.anchor):
-            break
-        mode = folder.stat().st_mode
-        if folder.stat().st_uid == os.geteuid() and not mode & stat.S_IXOTH:
-            os.chmod(folder, stat.S_IMODE(mode) | stat.S_IXOTH)
-
-
 def _stop_leftovers(folder: Path) -> None:
     """Stop every cluster below `folder` and kill any postgres process naming it."""
     bindir = find_binaries()
     run_as = unprivileged_user()
-    for pid_file in folder.glob("**/data/postmaster.pid"):
+    for pid_file in list(folder.glob("**/data/postmaster.pid")):
         stop_and_remove(str(pid_file.parent.parent), str(bindir), run_as)
     for pid in postgres_pids(folder):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 # -- fixtures ------------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _needs_postgres() -> None:
+@pytest.fixture
+def needs_postgres() -> None:
+    """Skip (not fail) where PostgreSQL's server binaries are not installed."""
     if find_binaries() is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
 
 
 @pytest.fixture
-def runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private PRISMA_TASKS_RUNTIME_DIR; afterwards nothing of ours may still run."""
-    _make_traversable(tmp_path)
-    runtime = tmp_path / "runtime"
+def scratch(tmp_path: Path) -> Iterator[Path]:
+    """A folder for clusters; afterwards nothing of ours may still run below it.
+
+    Not under tmp_path: as root the clusters run as `postgres`, which must traverse every parent
+    folder, and pytest resets its basetemp (/tmp/pytest-of-root) to 0700 whenever any pytest
+    session starts, so a cluster there breaks as soon as another test run begins.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="prisma-tasks-it-"))
+    os.chmod(folder, 0o711)  # search only: the unprivileged user reaches its own cluster folder
+    (tmp_path / "scratch").symlink_to(folder)  # for a person reading a failed test's tmp_path
+    try:
+        yield folder
+    finally:
+        _stop_leftovers(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def runtime_dir(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own PRISMA_TASKS_RUNTIME_DIR: owner records never cross tests."""
+    runtime = scratch / "runtime"
     runtime.mkdir()
     monkeypatch.setenv("PRISMA_TASKS_RUNTIME_DIR", str(runtime))
     monkeypatch.delenv("PRISMA_TASKS_ADMIN_URL", raising=False)
-    try:
-        yield runtime
-    finally:
-        _stop_leftovers(tmp_path)
+    return runtime
 
 
 @pytest.fixture
@@ -149,9 +151,9 @@ def settings(tmp_path: Path, runtime_dir: Path) -> Settings:
 
 
 @pytest.fixture
-def pg_server(tmp_path: Path, runtime_dir: Path) -> Iterator[LocalCluster]:
+def pg_server(scratch: Path, runtime_dir: Path) -> Iterator[LocalCluster]:
     """A PostgreSQL 'server' of the test's own, outside the provisioner's runtime dir."""
-    parent = tmp_path / "server"
+    parent = scratch / "server"
     parent.mkdir()
     cluster = LocalCluster.create(parent=parent)
     try:
@@ -170,8 +172,8 @@ from prisma_tasks.databases.provisioner import provisioned
 
 settings = Settings(root=Path(sys.argv[1]), postgres_provider="local")
 with provisioned("postgres", settings, environ={}) as databases:
-    databases.clone()
-    print("READY", databases.cluster.directory, databases.cluster.port, flush=True)
+    url = databases.clone()
+    print("READY", databases.cluster.directory, databases.cluster.port, url, flush=True)
     time.sleep(120)
 """
 
@@ -182,6 +184,7 @@ class Child:
         self.stderr = stderr
         self.cluster_dir = Path()
         self.port = 0
+        self.clone_url = ""
 
     @property
     def pid(self) -> int:
@@ -200,7 +203,7 @@ class Child:
         if not line.startswith("READY "):
             self.process.wait(timeout=WAIT_SECONDS)
             pytest.fail(f"child failed ({line!r}): {self.stderr.read_text()}")
-        _, directory, port = line.split()
+        _, directory, port, self.clone_url = line.split()
         self.cluster_dir, self.port = Path(directory), int(port)
         return self
 
