@@ -35,7 +35,11 @@ _bound: contextvars.ContextVar[SeedConnection | None] = contextvars.ContextVar(
 
 
 class RowFactory(factory.Factory):
-    """Base class: `Meta.model` is a Table; create() inserts (or upserts when it has a key)."""
+    """Base class: `Meta.model` is a Table; create() inserts a new row.
+
+    A collision with an existing key fails loudly (a unique violation) rather than quietly
+    overwriting a seeded row with the factory's defaults; sequences keep generated keys apart.
+    """
 
     class Meta:
         abstract = True

@@ -122,7 +122,7 @@ class LocalCluster:
     def create(
         cls, parent: Path | None = None, bindir: Path | None = None, directory: Path | None = None
     ) -> LocalCluster:
-        """A new cluster in `directory` (must not exist) or in a new temp folder under `parent`."""
+        """A new cluster in `directory` (created if missing; must be empty) or a temp folder."""
         bindir = bindir or find_binaries()
         if bindir is None:
             raise ProvisionError(
@@ -132,7 +132,9 @@ class LocalCluster:
         if directory is None:
             directory = Path(tempfile.mkdtemp(prefix="pg-", dir=parent))
         else:
-            directory.mkdir(parents=True)
+            directory.mkdir(parents=True, exist_ok=True)
+        if run_as is not None:
+            _require_traversable(directory.parent, run_as)
         cluster = cls(directory, bindir, 0, secrets.token_urlsafe(18), run_as)
         try:
             cluster._initdb()
@@ -255,6 +257,25 @@ def stop_and_remove(directory: str, bindir: str | None, run_as: str | None) -> N
         cluster = LocalCluster(path, Path(bindir), 0, "", run_as)
         cluster.stop()
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _require_traversable(folder: Path, user: str) -> None:
+    """initdb as `user` fails with a bare 'Permission denied' when a parent folder is closed."""
+    entry = pwd.getpwnam(user)
+    for path in (folder, *folder.parents):
+        info = path.stat()
+        if info.st_uid == entry.pw_uid:
+            allowed = info.st_mode & 0o100
+        elif info.st_gid == entry.pw_gid:
+            allowed = info.st_mode & 0o010
+        else:
+            allowed = info.st_mode & 0o001
+        if not allowed:
+            raise ProvisionError(
+                f"the server runs as '{user}' (initdb refuses root), but '{user}' cannot enter "
+                f"{path}: make it traversable (chmod o+x {path}) or point "
+                "PRISMA_TASKS_RUNTIME_DIR at a folder it can reach"
+            )
 
 
 def _group_of(user: str) -> int:

@@ -107,7 +107,11 @@ class Provisioner:
                 f"no PostgreSQL for the tests: {self.settings.admin_url_env} is not set and no "
                 f"server binaries were found; {install_hint()}"
             )
-        cluster = LocalCluster.create(parent=owners.state_root(), bindir=bindir)
+        # Recorded before initdb, so a run killed during initdb is reaped too.
+        directory = Path(tempfile.mkdtemp(prefix="pg-", dir=owners.state_root()))
+        self.record.cluster_dir, self.record.pg_ctl = str(directory), str(bindir)
+        self.record.save()
+        cluster = LocalCluster.create(bindir=bindir, directory=directory)
         self.cluster = cluster
         self.record.cluster_dir, self.record.pg_ctl, self.record.run_as = (
             str(cluster.directory),
@@ -178,6 +182,7 @@ class Provisioner:
                 return
             self._refilling[template] = True
         worker = threading.Thread(target=self._refill_worker, args=(template,), daemon=True)
+        self._workers = [w for w in self._workers if w.is_alive()]
         self._workers.append(worker)
         worker.start()
 
@@ -203,6 +208,8 @@ class Provisioner:
             url = store.create(name)
         elif isinstance(store, SqliteFolder):
             assert self.sqlite_templates is not None
+            if not self.sqlite_templates.exists(template):
+                raise ProvisionError(f"no SQLite template {template!r}: build it with template()")
             SqliteFolder._copy(self.sqlite_templates.path_for(template), store.path_for(name))
             url = store.url_for(name)
         else:
@@ -252,6 +259,8 @@ class Provisioner:
         if not self._kept:
             if self.cluster is not None:
                 self.cluster.remove()
+            elif self.record.cluster_dir:  # failed before the cluster existed
+                shutil.rmtree(self.record.cluster_dir, ignore_errors=True)
             if self.sqlite is not None:
                 shutil.rmtree(self.sqlite.directory, ignore_errors=True)
             self.record.remove()
@@ -291,6 +300,12 @@ def reap(server: PostgresServer | None = None) -> list[str]:
         if record.sqlite_dir:
             shutil.rmtree(record.sqlite_dir, ignore_errors=True)
             reaped.append(record.sqlite_dir)
+        # A template half-built by the dead run (SQLite templates outlive runs).
+        for leftover in (owners.state_root() / "sqlite-templates").glob(
+            f"{record.database_prefix()}*"
+        ):
+            leftover.unlink(missing_ok=True)
+            reaped.append(str(leftover))
         record.remove()
     if server is not None:
         ours = f"{owners.DATABASE_PREFIX}{owners.scope_tag()}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote as url_quote
 
 from ..prisma_cli.migrations import sqlite_path
 
@@ -41,7 +42,8 @@ def libpq_url(url: str) -> tuple[str, str | None]:
     query = parse_qsl(parts.query)
     schema = next((value for key, value in query if key == "schema"), None)
     kept = [(key, value) for key, value in query if key not in _PRISMA_ONLY]
-    return urlunsplit(parts._replace(query=urlencode(kept))), schema
+    # quote, not quote_plus: libpq decodes %XX only and would read a '+' as a plus sign.
+    return urlunsplit(parts._replace(query=urlencode(kept, quote_via=url_quote))), schema
 
 
 class SeedConnection:
@@ -180,7 +182,8 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-_STATEMENT_END = re.compile(r";\s*(?:\n|$)")
+# A semicolon ends a statement at a line end, also when a `-- comment` follows it.
+_STATEMENT_END = re.compile(r";[^\S\n]*(?:--[^\n]*)?(?:\n|$)")
 
 
 def split_statements(script: str) -> list[str]:

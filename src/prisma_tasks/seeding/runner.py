@@ -79,19 +79,20 @@ def _run_file(connection: SeedConnection, path: Path) -> None:
 
 
 def run_module(connection: SeedConnection, seeds: ModuleSeeds, root: Path) -> None:
-    for path in seeds.files:
-        try:
-            with connection.transaction():
+    path = None
+    try:
+        with connection.transaction():  # one transaction for all of the module's files
+            for path in seeds.files:
                 _run_file(connection, path)
-        except SeedFailed:
-            raise
-        except Exception as exc:
-            relative = path.relative_to(root)
-            raise SeedFailed(
-                f"seed of module '{seeds.module}' failed in {relative}: "
-                f"{type(exc).__name__}: {exc}; its transaction was rolled back, "
-                "the modules before it stay seeded"
-            ) from exc
+    except SeedFailed:
+        raise
+    except Exception as exc:
+        relative = path.relative_to(root) if path else "its seeds"
+        raise SeedFailed(
+            f"seed of module '{seeds.module}' failed in {relative}: "
+            f"{type(exc).__name__}: {exc}; its transaction was rolled back, "
+            "the modules before it stay seeded"
+        ) from exc
 
 
 def seed_all(
@@ -130,7 +131,13 @@ def verify_seeds(
         reference = snapshot(connection)
         problems = []
         for seeds in find_seeds(settings, seeded):
-            run_module(connection, seeds, settings.root)
+            try:
+                run_module(connection, seeds, settings.root)
+            except SeedFailed as failure:
+                problems.append(
+                    f"module '{seeds.module}' is not idempotent: its second run failed: {failure}"
+                )
+                continue
             now = snapshot(connection)
             for change in differences(reference, now):
                 problems.append(f"module '{seeds.module}' is not idempotent: {change}")

@@ -1,0 +1,288 @@
+"""Seed order from the collected schema, explicit dependencies, cycles; SQL splitting; URLs."""
+
+from __future__ import annotations
+
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from prisma_tasks.collector import collect
+from prisma_tasks.config import load_settings
+from prisma_tasks.errors import PrismaTasksError
+from prisma_tasks.seeding.connection import libpq_url, split_statements
+from prisma_tasks.seeding.graph import DependencyCycle, module_dependencies, seed_order
+
+USER = """model User {
+  id     Int     @id @default(autoincrement())
+  email  String  @unique
+  /// back-relation: a list field carries no column
+  orders Order[]
+}
+"""
+PRODUCT = """model Product {
+  id    Int         @id @default(autoincrement())
+  sku   String      @unique
+  lines OrderLine[]
+}
+"""
+ORDER = """model Order {
+  id         Int         @id @default(autoincrement())
+  customerId Int
+  customer   User        @relation(fields: [customerId], references: [id])
+  lines      OrderLine[]
+  invoice    Invoice?
+}
+
+model OrderLine {
+  id        Int     @id @default(autoincrement())
+  orderId   Int
+  order     Order   @relation(fields: [orderId], references: [id])
+  productId Int
+  product   Product @relation(fields: [productId], references: [id])
+}
+"""
+INVOICE = """model Invoice {
+  id      Int   @id @default(autoincrement())
+  orderId Int   @unique
+  order   Order @relation(fields: [orderId], references: [id])
+}
+"""
+
+
+def graph_of(tree) -> dict[str, set[str]]:
+    settings = load_settings(tree.root, environ={})
+    return module_dependencies(collect(settings), settings.seed_dependencies)
+
+
+def shop(tree) -> None:
+    """identity <- orders -> catalog; billing -> orders."""
+    tree.module("identity", "models.prisma", USER)
+    tree.module("catalog", "models.prisma", PRODUCT)
+    tree.module("orders", "models.prisma", ORDER)
+    tree.module("billing", "models.prisma", INVOICE)
+
+
+def with_seed_dependencies(tree, table: str) -> None:
+    tree.write(
+        "pyproject.toml",
+        f"[project]\nname = 'demo'\n\n[tool.prisma-tasks.seed_dependencies]\n{table}",
+    )
+
+
+# -- the graph from relations ----------------------------------------------------------------
+def test_the_foreign_key_side_depends_on_the_referenced_module(tree) -> None:
+    shop(tree)
+    assert graph_of(tree) == {
+        "billing": {"orders"},
+        "catalog": set(),
+        "identity": set(),
+        "orders": {"catalog", "identity"},
+    }
+
+
+def test_back_relation_fields_add_no_edge(tree) -> None:
+    # identity and catalog only hold back-relation lists (and Order an optional 1:1 back
+    # relation to Invoice): none of them may depend on the module that owns the other side.
+    shop(tree)
+    graph = graph_of(tree)
+    assert graph["identity"] == set()
+    assert graph["catalog"] == set()
+    assert "billing" not in graph["orders"]
+
+
+def test_a_named_relation_with_fields_counts(tree) -> None:
+    tree.module("identity", "models.prisma", USER.replace("Order[]", 'Order[] @relation("Buys")'))
+    tree.module(
+        "orders",
+        "models.prisma",
+        "model Order {\n  id Int @id\n  customerId Int\n"
+        '  customer User @relation("Buys", fields: [customerId], references: [id])\n}\n',
+    )
+    assert graph_of(tree) == {"identity": set(), "orders": {"identity"}}
+
+
+def test_relations_inside_one_module_and_enum_fields_add_no_edge(tree) -> None:
+    tree.module(
+        "identity",
+        "models.prisma",
+        "model User {\n  id Int @id\n  managerId Int?\n"
+        '  manager User? @relation("Reports", fields: [managerId], references: [id])\n'
+        '  reports User[] @relation("Reports")\n}\n\nenum Role {\n  ADMIN\n  MEMBER\n}\n',
+    )
+    tree.module("orders", "models.prisma", "model Order {\n  id Int @id\n  role Role\n}\n")
+    graph = graph_of(tree)
+    assert graph == {"identity": set(), "orders": set()}
+    assert seed_order(graph) == ["identity", "orders"]
+
+
+# -- order -----------------------------------------------------------------------------------
+def test_dependencies_come_first_whatever_their_names(tree) -> None:
+    shop(tree)
+    order = seed_order(graph_of(tree))
+    assert order == ["catalog", "identity", "orders", "billing"]
+
+
+def test_ties_are_broken_by_name_whatever_the_insertion_order() -> None:
+    forwards = {"c": set(), "a": set(), "b": set()}
+    backwards = {"b": set(), "a": set(), "c": set()}
+    assert seed_order(forwards) == seed_order(backwards) == ["a", "b", "c"]
+    # Two independent dependencies of one module: also by name.
+    graph = {"top": {"zed", "alpha"}, "zed": set(), "alpha": set()}
+    assert seed_order(graph) == ["alpha", "zed", "top"]
+
+
+def test_selected_module_brings_its_dependencies_first_and_nothing_else(tree) -> None:
+    shop(tree)
+    graph = graph_of(tree)
+    assert seed_order(graph, selected=["orders"]) == ["catalog", "identity", "orders"]
+    assert seed_order(graph, selected=["identity"]) == ["identity"]
+    assert seed_order(graph, selected=["billing"]) == ["catalog", "identity", "orders", "billing"]
+
+
+def test_selecting_an_unknown_module_is_an_error(tree) -> None:
+    shop(tree)
+    with pytest.raises(PrismaTasksError, match="unknown module 'shipping'"):
+        seed_order(graph_of(tree), selected=["shipping"])
+
+
+# -- explicit dependencies ---------------------------------------------------------------------
+def test_explicit_dependencies_from_config_add_edges(tree) -> None:
+    tree.module("identity", "models.prisma", USER.replace("  orders Order[]\n", ""))
+    tree.module("catalog", "models.prisma", PRODUCT.replace("  lines OrderLine[]\n", ""))
+    assert seed_order(graph_of(tree)) == ["catalog", "identity"]
+
+    with_seed_dependencies(tree, 'catalog = ["identity"]\n')
+    assert load_settings(tree.root, environ={}).seed_dependencies == {"catalog": ("identity",)}
+    graph = graph_of(tree)
+    assert graph == {"catalog": {"identity"}, "identity": set()}
+    assert seed_order(graph) == ["identity", "catalog"]
+    assert seed_order(graph, selected=["catalog"]) == ["identity", "catalog"]
+
+
+@pytest.mark.parametrize("table", ['catalog = ["shipping"]\n', 'shipping = ["catalog"]\n'])
+def test_an_unknown_module_in_explicit_dependencies_is_an_error(tree, table: str) -> None:
+    shop(tree)
+    with_seed_dependencies(tree, table)
+    with pytest.raises(PrismaTasksError, match=r"unknown module.*shipping") as caught:
+        graph_of(tree)
+    assert not isinstance(caught.value, DependencyCycle)
+    assert "billing, catalog, identity, orders" in str(caught.value)
+
+
+# -- cycles ------------------------------------------------------------------------------------
+def test_two_modules_holding_each_others_foreign_keys_are_a_cycle(tree) -> None:
+    tree.module(
+        "a",
+        "models.prisma",
+        "model A {\n  id Int @id\n  bId Int\n"
+        '  b B @relation("AtoB", fields: [bId], references: [id])\n'
+        '  pointers B[] @relation("BtoA")\n}\n',
+    )
+    tree.module(
+        "b",
+        "models.prisma",
+        "model B {\n  id Int @id\n  aId Int\n"
+        '  a A @relation("BtoA", fields: [aId], references: [id])\n'
+        '  pointers A[] @relation("AtoB")\n}\n',
+    )
+    graph = graph_of(tree)
+    assert graph == {"a": {"b"}, "b": {"a"}}
+    with pytest.raises(DependencyCycle) as caught:
+        seed_order(graph)
+    assert caught.value.cycle == ["a", "b", "a"]
+    assert "a -> b -> a" in str(caught.value)
+    with pytest.raises(DependencyCycle, match="a -> b -> a"):
+        seed_order(graph, selected=["b"])
+
+
+def test_explicit_dependencies_can_close_a_cycle(tree) -> None:
+    # y holds a foreign key to x; config adds x -> z and z -> y.
+    tree.module("x", "models.prisma", "model X {\n  id Int @id\n  ys Y[]\n}\n")
+    tree.module(
+        "y",
+        "models.prisma",
+        "model Y {\n  id Int @id\n  xId Int\n  x X @relation(fields: [xId], references: [id])\n}\n",
+    )
+    tree.module("z", "models.prisma", "model Z {\n  id Int @id\n}\n")
+    assert seed_order(graph_of(tree)) == ["x", "y", "z"]
+
+    with_seed_dependencies(tree, 'x = ["z"]\nz = ["y"]\n')
+    with pytest.raises(DependencyCycle) as caught:
+        seed_order(graph_of(tree))
+    assert "x -> z -> y -> x" in str(caught.value)
+    assert "seed_dependencies" in str(caught.value)
+
+
+def test_a_module_depending_on_itself_is_a_cycle(tree) -> None:
+    tree.module("a", "models.prisma", "model A {\n  id Int @id\n}\n")
+    with_seed_dependencies(tree, 'a = ["a"]\n')
+    with pytest.raises(DependencyCycle, match="a -> a"):
+        seed_order(graph_of(tree))
+
+
+# -- split_statements ----------------------------------------------------------------------------
+def test_split_statements_on_semicolons_at_line_ends() -> None:
+    script = (
+        "-- a header comment\n"
+        "INSERT INTO \"T\" (a) VALUES ('x;y');\n"
+        "\n"
+        "INSERT INTO \"T\" (a)\n  VALUES ('z');   \n"
+        "-- a trailing comment only\n"
+        "UPDATE \"T\" SET a = 'w'"
+    )
+    assert split_statements(script) == [
+        "-- a header comment\nINSERT INTO \"T\" (a) VALUES ('x;y')",
+        "INSERT INTO \"T\" (a)\n  VALUES ('z')",
+        "-- a trailing comment only\nUPDATE \"T\" SET a = 'w'",
+    ]
+
+
+def test_split_statements_drops_empty_and_comment_only_parts() -> None:
+    assert split_statements("") == []
+    assert split_statements("  \n-- nothing here;\n\n;\n") == []
+    assert split_statements("SELECT 1;\r\nSELECT 2;\r\n") == ["SELECT 1", "SELECT 2"]
+
+
+def test_split_statements_allows_a_comment_after_the_semicolon() -> None:
+    # Fine for PostgreSQL (the whole file runs at once); SQLite runs one statement at a time.
+    script = "INSERT INTO t VALUES (1); -- the first\nINSERT INTO t VALUES (2);  -- the second\n"
+    assert split_statements(script) == ["INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)"]
+
+
+# -- libpq_url -------------------------------------------------------------------------------
+def test_libpq_url_strips_and_returns_prismas_schema_parameter() -> None:
+    url, schema = libpq_url("postgresql://app:pw@db.local:5432/shop?schema=tenant_a")
+    assert (url, schema) == ("postgresql://app:pw@db.local:5432/shop", "tenant_a")
+
+
+def test_libpq_url_without_a_schema() -> None:
+    assert libpq_url("postgresql://app@localhost/shop") == ("postgresql://app@localhost/shop", None)
+    assert libpq_url("postgresql://app@localhost/shop?sslmode=require") == (
+        "postgresql://app@localhost/shop?sslmode=require",
+        None,
+    )
+
+
+def test_libpq_url_drops_every_prisma_only_parameter_and_keeps_libpq_ones() -> None:
+    url, schema = libpq_url(
+        "postgresql://app:p%40ss@localhost:5432/shop?connection_limit=5&schema=s1"
+        "&sslmode=disable&pool_timeout=10&pgbouncer=true&application_name=seeds"
+    )
+    assert schema == "s1"
+    assert conninfo_to_dict(url) == {
+        "user": "app",
+        "password": "p@ss",
+        "host": "localhost",
+        "port": "5432",
+        "dbname": "shop",
+        "sslmode": "disable",
+        "application_name": "seeds",
+    }
+
+
+def test_libpq_url_keeps_values_with_spaces_readable_by_libpq() -> None:
+    # libpq decodes %XX only; a '+' stays a plus sign.
+    url, schema = libpq_url(
+        "postgresql://app@localhost/shop?schema=s1&options=-c%20statement_timeout%3D5000"
+    )
+    assert schema == "s1"
+    assert conninfo_to_dict(url)["options"] == "-c statement_timeout=5000"
