@@ -44,8 +44,14 @@ def target_url(settings: Settings, say: Say, environ: dict[str, str] | None = No
 
 
 def migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: Say) -> None:
-    change = migrations.pending_change(prisma, url)
+    from . import shortcuts
+
+    if shortcuts.known_clean(prisma):
+        change = migrations.PendingChange("")
+    else:
+        change = migrations.pending_change(prisma, url)
     if change.empty:
+        shortcuts.remember_clean(prisma)
         say("schema matches the migration history: no new migration")
     else:
         history_lock.check_or_raise(prisma.settings.migrations_path)
@@ -54,7 +60,10 @@ def migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: 
         history_lock.record_new(prisma.settings.migrations_path)
     if create_only:
         return
-    prisma.run("migrate", "deploy", database_url=url)
+    if shortcuts.everything_applied(prisma, url):
+        say("every migration is applied: nothing to deploy")
+    else:
+        prisma.run("migrate", "deploy", database_url=url)
     if migrations.generate(prisma):
         say("generated the client")
     else:
