@@ -584,3 +584,23 @@ def test_local_cluster_in_awkward_runtime_dir(
         directory, port = databases.cluster.directory, databases.cluster.port
     assert_cluster_gone(directory, port)
     assert record_files(awkward) == []
+
+
+def test_port_range_exhausted(
+    settings: Settings, runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    real_bind = socket.socket.bind
+
+    def no_free_port(self: socket.socket, address: object) -> None:
+        if isinstance(address, tuple) and address[1] == 0:
+            raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+        real_bind(self, address)
+
+    monkeypatch.setattr(socket.socket, "bind", no_free_port)
+    with pytest.raises(ProvisionError) as caught:
+        Provisioner("postgres", settings, environ={}).open()
+    assert "no free TCP port on 127.0.0.1" in str(caught.value)
+    assert caught.value.exit_code == 2
+    assert record_files(runtime_dir) == [] and cluster_dirs(runtime_dir) == []

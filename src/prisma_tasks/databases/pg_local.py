@@ -64,9 +64,15 @@ def install_hint() -> str:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+    except OSError as exc:
+        raise ProvisionError(
+            f"no free TCP port on 127.0.0.1 for a local PostgreSQL ({exc.strerror}); stop "
+            "leftover servers (`invoke db.down`) or widen net.ipv4.ip_local_port_range"
+        ) from None
 
 
 def unprivileged_user() -> str | None:
