@@ -163,3 +163,28 @@ def test_output_never_shows_a_password(tree) -> None:
 def test_sqlite_paths_resolve_against_the_repository(tree) -> None:
     assert migrations.sqlite_path("file:./dev.db", tree.root) == (tree.root / "dev.db").resolve()
     assert migrations.sqlite_path("file:/tmp/x.db?mode=rw", tree.root) == Path("/tmp/x.db")
+
+
+def test_native_diff_replays_the_history_on_a_given_shadow(tree) -> None:
+    prisma = prisma_for(tree, "native")
+    args = migrations.diff_arguments(prisma, Path("/tmp/out.sql"), "postgresql://u:p@h/shadow")
+    argv, _ = prisma.command(*args)
+    assert argv[:3] == ["prisma", "migrate", "diff"]
+    assert argv[argv.index("--from-migrations") + 1] == str(tree.root / "prisma/migrations")
+    assert argv[argv.index("--to-schema-datamodel") + 1] == str(tree.root / "prisma")
+    assert argv[argv.index("--shadow-database-url") + 1] == "postgresql://u:p@h/shadow"
+    assert "--exit-code" in argv and "--config" not in argv
+
+
+def test_wasm_diff_needs_no_shadow_url(tree) -> None:
+    prisma = prisma_for(tree, "wasm")
+    argv, _ = prisma.command(*migrations.diff_arguments(prisma, Path("/tmp/out.sql"), None))
+    assert "--shadow-database-url" not in argv and "--config" in argv
+
+
+def test_native_reset_is_prismas_own(tree, monkeypatch) -> None:
+    prisma = prisma_for(tree, "native")
+    ran = []
+    monkeypatch.setattr(prisma, "run", lambda *args, **kwargs: ran.append(args))
+    migrations.reset(prisma, "postgresql://u:p@127.0.0.1/db")
+    assert ran == [("migrate", "reset", "--force", "--skip-seed", "--skip-generate")]

@@ -54,25 +54,43 @@ def ensure_lock(prisma: Prisma) -> None:
     lock.write_text(expected, encoding="utf-8")
 
 
+def diff_arguments(prisma: Prisma, output: Path, shadow_url: str | None) -> list[str]:
+    """`migrate diff` from the history to the schema. Native mode needs a shadow database
+    to replay the history on; wasm mode's adapter makes its own (see templates/)."""
+    args = [
+        "migrate",
+        "diff",
+        "--from-migrations",
+        str(prisma.settings.migrations_path),
+        "--to-schema-datamodel",
+        str(prisma.settings.schema_folder),
+        "--script",
+        "--exit-code",
+        "--output",
+        str(output),
+    ]
+    if shadow_url is not None:
+        args += ["--shadow-database-url", shadow_url]
+    return args
+
+
 def pending_change(prisma: Prisma, database_url: str) -> PendingChange:
     """SQL that takes the migration history to the current schema ('' when they agree)."""
     ensure_lock(prisma)
+    if prisma.engine.mode != "native":
+        return _diff(prisma, database_url, None)
+    from ..databases.provisioner import provisioned
+
+    # A throwaway database of the same provider: Prisma wipes whatever shadow it is given.
+    backend = "sqlite" if prisma.provider == "sqlite" else "postgres"
+    with provisioned(backend, prisma.settings) as databases:
+        return _diff(prisma, database_url, databases.clone())
+
+
+def _diff(prisma: Prisma, database_url: str, shadow_url: str | None) -> PendingChange:
     with tempfile.TemporaryDirectory(prefix="prisma-diff-") as tmp:
         output = Path(tmp) / "diff.sql"
-        args = [
-            "migrate",
-            "diff",
-            "--from-migrations",
-            str(prisma.settings.migrations_path),
-            "--to-schema-datamodel",
-            str(prisma.settings.schema_folder),
-            "--script",
-            "--exit-code",
-            "--output",
-            str(output),
-        ]
-        if prisma.engine.mode == "native":
-            args += ["--shadow-database-url", shadow_url_for(database_url)]
+        args = diff_arguments(prisma, output, shadow_url)
         result = prisma.run(*args, database_url=database_url, check=False, echo=False)
         if result.returncode == 0:
             return PendingChange("")
@@ -82,15 +100,6 @@ def pending_change(prisma: Prisma, database_url: str) -> PendingChange:
             f"`prisma migrate diff` failed (exit {result.returncode}):\n"
             f"{(result.stdout + result.stderr).strip()}"
         )
-
-
-def shadow_url_for(database_url: str) -> str:
-    """Native mode's shadow database: a sibling database on the same server."""
-    from ..databases.urls import database_of, with_database
-
-    if database_url.startswith("file:"):
-        return f"file:{tempfile.gettempdir()}/prisma-tasks-shadow-{os.getpid()}.db"
-    return with_database(database_url, f"{database_of(database_url)}_shadow")
 
 
 def slug(name: str) -> str:
