@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,7 +147,8 @@ class Provisioner:
             self.log(f"template {name} is current, reused")
             return name
         building = self._new_name("build")
-        self.log(f"building template {name}")
+        self.log(f"building template {name} (migrations and seeds, once per content hash)")
+        started = time.perf_counter()
         url = store.create(building)
         self._track(building)
         try:
@@ -159,6 +161,7 @@ class Provisioner:
         if not store.rename(building, name):  # another run finished first: use theirs
             store.drop(building)
         self._untrack(building)
+        self.log(f"built template {name} in {time.perf_counter() - started:.1f}s")
         return name
 
     def clone(self, template: str | None = None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -39,6 +40,15 @@ def reports_errors(function: F) -> F:
 
 def say(message: str) -> None:
     print(message, flush=True)
+
+
+def progress(message: str) -> None:
+    """Progress of long work, as plain lines (no cursor tricks: CI logs read them as they are).
+
+    PRISMA_TASKS_QUIET=1 hides progress; results and errors are always printed.
+    """
+    if os.environ.get("PRISMA_TASKS_QUIET", "").lower() not in ("1", "true", "yes"):
+        print(message, flush=True)
 
 
 def notice(message: str) -> None:

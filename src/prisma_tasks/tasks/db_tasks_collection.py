@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from ._runner import reports_errors, say, settings
+from ._runner import progress, reports_errors, say, settings
 
 
 def _dev():
@@ -73,9 +73,9 @@ def seed(c: Context, module: list[str] | None = None, verify: bool = False) -> N
     config = settings()
     url = target_url(config, say)
     if verify:
-        verify_seeds(config, url, say, module or None)
+        verify_seeds(config, url, progress, module or None)
     else:
-        seed_all(config, url, say, module or None)
+        seed_all(config, url, progress, module or None)
 
 
 @task(help={"force": "allow a database that is neither local nor throwaway"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from ._runner import notice, reports_errors, say, settings
+from ._runner import notice, progress, reports_errors, say, settings
 
 
 @task(
@@ -34,10 +34,14 @@ def install(c: Context) -> None:
 
     Example: invoke prisma.install
     """
+    import time
+
     from ..prisma_cli.locate import install as run_install
 
+    started = time.perf_counter()
+    progress("installing the pinned Prisma CLI and adapters (npm output follows)")
     command = run_install(settings())
-    say(f"installed with `{' '.join(command)}`")
+    say(f"installed with `{' '.join(command)}` in {time.perf_counter() - started:.1f}s")
 
 
 @task
