@@ -42,7 +42,13 @@ from .conftest import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("needs_postgres")]
+# The provisioner is tested for both backends explicitly, whatever backend the session runs
+# with; marking the module runs it once, in the postgres session, instead of twice.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("needs_postgres"),
+    pytest.mark.backend("postgres"),
+]
 
 HASH_A = "a" * 64
 HASH_B = "b" * 64
