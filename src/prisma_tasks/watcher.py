@@ -76,16 +76,19 @@ def watch(
     from watchfiles import watch as watch_files
 
     roots = watched_roots(settings)
-    say(
-        "watching "
-        + ", ".join(str(root.relative_to(settings.root)) for root in roots)
-        + " (Ctrl-C stops)"
-    )
-    rebuild(settings, say, generate)
+    names = ", ".join(str(root.relative_to(settings.root)) for root in roots)
     done = 0
+    started = False
+    # yield_on_timeout: the first (empty) yield comes once the watcher is running, so the
+    # initial build happens with events already being recorded; none is missed.
     for changes in watch_files(
-        *roots, stop_event=stop_event, debounce=200, rust_timeout=500, yield_on_timeout=False
+        *roots, stop_event=stop_event, debounce=200, rust_timeout=300, yield_on_timeout=True
     ):
+        if not started:
+            started = True
+            rebuild(settings, say, generate)
+            say(f"watching {names} (Ctrl-C stops)")
+            continue
         paths = relevant(changes, settings)
         if not paths:
             continue

@@ -41,7 +41,7 @@ def test_watch_recollects_on_add_change_and_remove_and_survives_errors(tmp_path:
     )
     worker.start()
     try:
-        wait_for(messages, "ok: collected, validated")
+        wait_for(messages, "watching")
         collected = repo.root / "prisma/schemas"
 
         repo.write("modules/billing/schema/models.prisma", "model Invoice {\n  id Int @id\n}\n")
