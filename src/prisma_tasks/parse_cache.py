@@ -10,9 +10,9 @@ import marshal
 import os
 from pathlib import Path
 
-from .schema_reader import Block, Field
+from .schema_reader import Block, Field, Index
 
-_FORMAT = 2
+_FORMAT = 3  # 3: blocks carry their indexes
 
 StatKey = tuple[int, int, int, int]  # mtime_ns, ctime_ns, size, inode
 Record = tuple[StatKey, tuple]
@@ -43,8 +43,15 @@ class ParseCache:
         if key is None or record is None or record[0] != key:
             return None
         return [
-            Block(k, n, line, end, tuple(map(Field._make, fields)))
-            for k, n, line, end, fields in record[1]
+            Block(
+                k,
+                n,
+                line,
+                end,
+                tuple(map(Field._make, fields)),
+                tuple(Index(kind, tuple(names), at) for kind, names, at in indexes),
+            )
+            for k, n, line, end, fields, indexes in record[1]
         ]
 
     def put(self, relative: str, key: StatKey | None, blocks: list[Block]) -> None:
@@ -68,6 +75,7 @@ class ParseCache:
                     )
                     for f in b.fields
                 ),
+                tuple((i.kind, i.fields, i.line) for i in b.indexes),
             )
             for b in blocks
         )

@@ -24,6 +24,11 @@ _SPACE = re.compile(r"\s*")
 _FIELD = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]+([A-Za-z_][\w.]*)(\[\])?(\?)?", re.MULTILINE)
 _RELATION_ATTR = re.compile(r"@relation\b")
 _FOREIGN_KEY = re.compile(r"@relation\s*\([^)]*\bfields\s*:")
+# `@@index([a, b(sort: Desc)], ...)`, `@@unique(name: "x", fields: [a, b])`, `@@id([a, b])`.
+_BLOCK_INDEX = re.compile(r"@@(index|unique|id)\s*\(\s*(?:[^()\[\]]*?\bfields\s*:\s*)?\[([^\]]*)\]")
+# A field's own `@id` / `@unique` (not `@@id`): a one-field index on that field.
+_FIELD_INDEX = re.compile(r"(?<!@)@(id|unique)\b")
+_ARGUMENTS = re.compile(r"\([^()]*\)")
 
 
 class Field(NamedTuple):
@@ -36,12 +41,21 @@ class Field(NamedTuple):
     holds_foreign_key: bool = False  # @relation(fields: [...]): this side has the column
 
 
+class Index(NamedTuple):
+    """An `@@index`, `@@unique` or `@@id` of a model, or a field's own `@id` / `@unique`."""
+
+    kind: str  # "index" | "unique" | "id"
+    fields: tuple[str, ...]
+    line: int
+
+
 class Block(NamedTuple):
     kind: str
     name: str
     line: int
     end_line: int
     fields: tuple[Field, ...] = ()
+    indexes: tuple[Index, ...] = ()
 
 
 @dataclass
@@ -122,7 +136,8 @@ def parse_schema(text: str, path: str) -> ParsedSchema:
             body = clean[head.end() : close]
             body_line = _line_of(clean, head.end())
             fields = _fields(body, body_line) if kind in ("model", "type", "view") else ()
-            result.blocks.append(Block(kind, name, line, _line_of(clean, close), fields))
+            indexes = _indexes(body, body_line, fields) if kind in ("model", "view") else ()
+            result.blocks.append(Block(kind, name, line, _line_of(clean, close), fields, indexes))
         position = close + 1
     return result
 
@@ -143,6 +158,29 @@ def _fields(body: str, body_line: int) -> tuple[Field, ...]:
             )
         )
     return tuple(found)
+
+
+def _indexes(body: str, body_line: int, fields: tuple[Field, ...]) -> tuple[Index, ...]:
+    found = []
+    for field_ in fields:
+        start = _nth_line_start(body, field_.line - body_line)
+        for match in _FIELD_INDEX.finditer(body[start : _line_end(body, start)]):
+            found.append(Index(match.group(1), (field_.name,), field_.line))
+    for match in _BLOCK_INDEX.finditer(body):
+        listing = match.group(2)
+        while _ARGUMENTS.search(listing):  # drop `(sort: Desc)`, `(ops: raw("..."))`
+            listing = _ARGUMENTS.sub("", listing)
+        names = tuple(part.strip() for part in listing.split(",") if part.strip())
+        line = body_line + body.count("\n", 0, match.start())
+        found.append(Index(match.group(1), names, line))
+    return tuple(sorted(found, key=lambda index: index.line))
+
+
+def _nth_line_start(text: str, n: int) -> int:
+    position = 0
+    for _ in range(n):
+        position = text.index("\n", position) + 1
+    return position
 
 
 def _unclosed_quote(clean: str) -> int:

@@ -17,9 +17,20 @@ Say = Callable[[str], None]
 
 
 def prepare(settings: Settings, say: Say, environ: dict[str, str] | None = None) -> Prisma:
-    """Collect first (every Prisma task does), then find the CLI and say which engine."""
+    """Collect first (every Prisma task does), then find the CLI and say which engine.
+
+    With tenancy = "row" the tenant-scoped models are checked too (tenantId and an index led
+    by it); a problem stops the task with exit 2 before Prisma runs.
+    """
     result = collect(settings)
     say(result.summary())
+    if settings.tenancy == "row":
+        from ..tenancy.errors import TenancySchemaError
+        from ..tenancy.schema_check import tenancy_problems
+
+        problems = tenancy_problems(settings, result)
+        if problems:
+            raise TenancySchemaError(problems)
     prisma = Prisma.for_settings(settings, environ)
     prisma.collected = result
     say(prisma.describe())

@@ -25,15 +25,27 @@ class RetypingClient extends pg.Client {
   }
 }
 
+// adapter-pg 6.7 only reports `?schema=` to the schema engine (as the schema it inspects); its
+// connections keep the server's default search_path, so `migrate deploy` wrote every table and
+// _prisma_migrations into `public`. Native Prisma sets search_path to the schema alone: so do we,
+// as a startup option (each pooled connection, shadow included, gets it before any statement).
+function searchPathOption(schema) {
+  const quoted = `"${schema.replace(/"/g, '""')}"`;
+  // libpq-style options: a backslash escapes whitespace and itself.
+  return `-c search_path=${quoted.replace(/[\\\s]/g, (c) => `\\${c}`)}`;
+}
+
 function connectionFields(url) {
   const u = new URL(url);
+  const schema = u.searchParams.get("schema") || undefined;
   return {
     host: decodeURIComponent(u.hostname),
     port: Number(u.port || 5432),
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
     database: decodeURIComponent(u.pathname.slice(1)),
-    schema: u.searchParams.get("schema") ?? undefined,
+    schema,
+    ...(schema ? { options: searchPathOption(schema) } : {}),
   };
 }
 
