@@ -100,6 +100,15 @@ def run_gate(settings: Settings, say: Say) -> None:
                 "run `invoke prisma.migrate --name <what-changed>`",
             ],
         )
+    # tenancy: tenant-scoped models keep their tenant column and an index led by it
+    if settings.tenancy == "row":
+        from ..tenancy.schema_check import tenancy_problems
+
+        problems = tenancy_problems(settings, result)
+        if problems:
+            report.fail("tenancy", [str(problem) for problem in problems])
+        else:
+            say("ok   every tenant-scoped model has its tenant column and an index led by it")
     # 3. integrity
     try:
         findings = history_lock.check(settings.migrations_path)
