@@ -31,7 +31,12 @@ def wait_for(messages: queue.Queue[str], text: str, timeout: float = 60.0) -> li
     raise AssertionError(f"no message containing {text!r} within {timeout}s; saw {seen}")
 
 
-def test_watch_recollects_on_add_change_and_remove_and_survives_errors(tmp_path: Path) -> None:
+def test_watch_recollects_on_add_change_and_remove_and_survives_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The watcher runs in this process: the session's DATABASE_URL (maybe SQLite) must not leak
+    # into a PostgreSQL repo's validation.
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     repo = make_monorepo(tmp_path / "repo", "postgres", "")
     settings = load_settings(repo.root, environ={})
     messages: queue.Queue[str] = queue.Queue()
