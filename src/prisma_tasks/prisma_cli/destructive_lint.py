@@ -22,7 +22,8 @@ _IDENT = r'"?([\w]+)"?'
 _DROP_TABLE = re.compile(rf"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?{_IDENT}", re.I)
 _ALTER_TABLE = re.compile(rf"^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?{_IDENT}\s+(.*)$", re.I | re.S)
 _DROP_COLUMN = re.compile(rf"DROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?{_IDENT}", re.I)
-_ADD_COLUMN = re.compile(rf"ADD\s+COLUMN\s+{_IDENT}\s+([^,]*)", re.I)
+# the definition runs to the next comma outside parentheses and strings: DECIMAL(65,30) NOT NULL
+_ADD_COLUMN = re.compile(rf"ADD\s+COLUMN\s+{_IDENT}\s+((?:[^,(']|\([^)]*\)|'[^']*')*)", re.I)
 _TYPE_CHANGE = re.compile(rf"ALTER\s+COLUMN\s+{_IDENT}\s+(?:SET\s+DATA\s+)?TYPE\b", re.I)
 _SET_NOT_NULL = re.compile(rf"ALTER\s+COLUMN\s+{_IDENT}\s+SET\s+NOT\s+NULL", re.I)
 _CREATE_TABLE = re.compile(rf"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_IDENT}", re.I)
@@ -47,7 +48,10 @@ class Statement:
 
 
 def statements(sql: str) -> list[Statement]:
-    """Split on `;` outside strings and comments, remembering each statement's first line."""
+    """Split on `;` outside strings and comments, remembering each statement's first line.
+
+    Only a `--` comment carries the marker; a block comment is skipped.
+    """
     found: list[Statement] = []
     current: list[str] = []
     start_line = 0
@@ -62,6 +66,12 @@ def statements(sql: str) -> list[Statement]:
             end = len(sql) if end < 0 else end
             if MARKER in sql[i:end]:
                 marker_pending = True
+            i = end
+            continue
+        if not in_string and sql.startswith("/*", i):  # e.g. the warnings `migrate dev` writes
+            end = sql.find("*/", i + 2)
+            end = len(sql) if end < 0 else end + 2
+            line += sql.count("\n", i, end)
             i = end
             continue
         if char == "'":

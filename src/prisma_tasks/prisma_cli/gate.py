@@ -39,10 +39,18 @@ def new_migrations(settings: Settings, default_branch: str) -> tuple[list[Path],
         if folder.is_dir()
         else []
     )
+    on_branch, how = _on_default_branch(settings, default_branch)
+    if on_branch is None:
+        return all_folders, how
+    return [p for p in all_folders if p.name not in on_branch], how
+
+
+def _on_default_branch(settings: Settings, default_branch: str) -> tuple[set[str] | None, str]:
+    """Names of the migrations at the merge base with the default branch (None: no git)."""
     base = _merge_base(settings.root, default_branch)
     if base is None:
-        return all_folders, f"no git history for '{default_branch}': linting every migration"
-    relative = folder.relative_to(settings.root).as_posix()
+        return None, f"no git history for '{default_branch}': linting every migration"
+    relative = settings.migrations_path.relative_to(settings.root).as_posix()
     listed = subprocess.run(
         ["git", "ls-tree", "-r", "--name-only", base, "--", relative],
         cwd=settings.root,
@@ -50,9 +58,32 @@ def new_migrations(settings: Settings, default_branch: str) -> tuple[list[Path],
         text=True,
     ).stdout.splitlines()
     on_branch = {Path(name).parent.name for name in listed if name.endswith("/migration.sql")}
+    return on_branch, f"compared with {default_branch} at {base[:10]}"
+
+
+def non_linear(settings: Settings, default_branch: str) -> list[history_lock.Finding]:
+    """New migrations that sort before one the default branch already has.
+
+    The lock shows this only while the merge conflict in it is left as it was; once the lock
+    is regenerated (`invoke prisma.lock` writes name order) only the default branch does.
+    """
+    on_branch, _ = _on_default_branch(settings, default_branch)
+    if not on_branch:
+        return []
+    last = max(on_branch)
+    folders, _ = new_migrations(settings, default_branch)
     return [
-        p for p in all_folders if p.name not in on_branch
-    ], f"compared with {default_branch} at {base[:10]}"
+        history_lock.Finding(
+            folder.name,
+            f"is not on {default_branch} but sorts before {last}, which is: two branches each "
+            "added a migration (non-linear history); databases that applied "
+            f"{last} would apply it out of order. Fix: delete this migration's folder and its "
+            f"line in {history_lock.LOCK_NAME}, and run `invoke prisma.migrate --name <name>` "
+            f"again so it is recreated after {last}",
+        )
+        for folder in folders
+        if folder.name < last
+    ]
 
 
 def _merge_base(root: Path, branch: str) -> str | None:
@@ -114,6 +145,12 @@ def run_gate(settings: Settings, say: Say) -> None:
         findings = history_lock.check(settings.migrations_path)
     except ValueError as exc:
         findings = [history_lock.Finding(history_lock.LOCK_NAME, str(exc))]
+    reported = {finding.migration for finding in findings}
+    findings += [
+        finding
+        for finding in non_linear(settings, settings.default_branch)
+        if finding.migration not in reported
+    ]
     if findings:
         report.fail("integrity", [str(finding) for finding in findings])
     else:

@@ -109,11 +109,27 @@ def check(migrations: Path) -> list[Finding]:
                 Finding(
                     name,
                     "edited after it was locked: databases that applied it will not "
-                    "see the change; put the change in a new migration",
+                    "see the change; put the change in a new migration (a migration that is "
+                    f"not merged yet may be re-locked: remove its line from {LOCK_NAME} and run "
+                    "`invoke prisma.lock`)",
                 )
             )
-    if locked_names != sorted(locked_names):
-        findings.append(Finding(LOCK_NAME, "lists migrations out of name order: reordered by hand"))
+    highest = ""
+    for name in locked_names:
+        if name < highest:
+            # Prisma applies migrations in name order: a fresh database runs this one before
+            # `highest`, databases that followed the lock ran it after.
+            findings.append(
+                Finding(
+                    name,
+                    f"is locked after {highest} but sorts before it: two branches each added a "
+                    f"migration (non-linear history) and both lines were kept in {LOCK_NAME}, or "
+                    "the lock was reordered by hand. Fix: delete this migration's folder and its "
+                    f"line in {LOCK_NAME}, and run `invoke prisma.migrate --name <name>` again so "
+                    f"it is recreated after {highest} (a hand-reordered lock: restore it from git)",
+                )
+            )
+        highest = max(highest, name)
     last_locked = max(locked_names, default="")
     renamed_targets = {
         f.message.split(" to ")[1].split()[0] for f in findings if "renamed to" in f.message
