@@ -211,3 +211,23 @@ def test_a_malformed_lock_line_names_file_and_line(locked: Path) -> None:
         check(locked)
     assert f"{locked / LOCK_NAME}:{line}:" in str(raised.value)
     assert "20260104090000_broken" in str(raised.value)
+
+
+def test_relock_updates_only_an_unmerged_migration(migrations: Path) -> None:
+    add(migrations, "20260101000000_init")
+    add(migrations, "20260102000000_drop_note", 'ALTER TABLE "A" DROP COLUMN "note";\n')
+    record_new(migrations)
+    sql = migrations / "20260102000000_drop_note" / "migration.sql"
+    sql.write_text("-- prisma-tasks: allow-destructive reviewed\n" + sql.read_text())
+    assert [f.migration for f in check(migrations)] == ["20260102000000_drop_note"]
+
+    with pytest.raises(CheckFailed, match="on the default branch already"):
+        history_lock.relock(migrations, "20260102000000_drop_note", {"20260102000000_drop_note"})
+    with pytest.raises(CheckFailed, match="no git history"):
+        history_lock.relock(migrations, "20260102000000_drop_note", None)
+    before = read_lock(migrations)
+
+    history_lock.relock(migrations, "20260102000000_drop_note", {"20260101000000_init"})
+    assert check(migrations) == []
+    after = read_lock(migrations)
+    assert after[0] == before[0] and after[1][1] != before[1][1]

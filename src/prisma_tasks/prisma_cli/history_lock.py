@@ -79,6 +79,39 @@ def record_new(migrations: Path) -> list[str]:
     return new
 
 
+def relock(migrations: Path, name: str, merged: set[str] | None) -> str:
+    """Re-record one edited migration's checksum: only for a migration not merged yet.
+
+    `merged` is the set of migrations on the default branch (None: unknown, refuse). Once a
+    migration is merged, databases may have applied it and it must never change again.
+    """
+    from ..errors import CheckFailed, PrismaTasksError
+
+    entries = read_lock(migrations)
+    if name not in dict(entries):
+        raise PrismaTasksError(
+            f"{name} is not in {LOCK_NAME}; `invoke prisma.lock` records new ones"
+        )
+    if merged is None:
+        raise CheckFailed(
+            f"cannot tell whether {name} is merged (no git history): refusing to relock"
+        )
+    if name in merged:
+        raise CheckFailed(
+            f"{name} is on the default branch already: databases may have applied it; "
+            "put the change in a new migration instead"
+        )
+    folder = migrations / name
+    if not (folder / "migration.sql").is_file():
+        raise PrismaTasksError(f"{folder}/migration.sql does not exist")
+    updated = [(entry, checksum(folder) if entry == name else digest) for entry, digest in entries]
+    path = migrations / LOCK_NAME
+    staging = path.with_name(f".{LOCK_NAME}.tmp-{os.getpid()}")
+    staging.write_text(_HEADER + "\n".join(f"{n} {d}" for n, d in updated) + "\n", encoding="utf-8")
+    os.replace(staging, path)
+    return name
+
+
 def write_lock(migrations: Path) -> Path:
     """Record every migration on disk, in order."""
     path = migrations / LOCK_NAME
@@ -110,8 +143,7 @@ def check(migrations: Path) -> list[Finding]:
                     name,
                     "edited after it was locked: databases that applied it will not "
                     "see the change; put the change in a new migration (a migration that is "
-                    f"not merged yet may be re-locked: remove its line from {LOCK_NAME} and run "
-                    "`invoke prisma.lock`)",
+                    f"not merged yet may be re-locked: `invoke prisma.lock --relock {name}`)",
                 )
             )
     highest = ""

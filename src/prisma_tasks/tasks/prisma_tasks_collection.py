@@ -171,17 +171,30 @@ def reset(c: Context, no_seed: bool = False, force: bool = False) -> None:
     run_reset(prepare(config, say), target_url(config, say), force, not no_seed, say)
 
 
-@task
+@task(
+    help={
+        "relock": "re-record this edited migration (only one not yet on the default branch, "
+        "e.g. after adding an allow-destructive marker)"
+    }
+)
 @reports_errors
-def lock(c: Context) -> None:
+def lock(c: Context, relock: str = "") -> None:
     """Record new migrations in prisma/migrations/migrations.lock (prisma.migrate does this).
 
     Refuses while a locked migration was edited, deleted, renamed or reordered.
-    Example: invoke prisma.lock
+    Example: invoke prisma.lock   or   invoke prisma.lock --relock 20260101120000_drop_note
     """
     from ..prisma_cli.history_lock import record_new
+    from ..prisma_cli.history_lock import relock as run_relock
 
-    new = record_new(settings().migrations_path)
+    config = settings()
+    if relock:
+        from ..prisma_cli.gate import _on_default_branch
+
+        merged, _ = _on_default_branch(config, config.default_branch)
+        say(f"relocked {run_relock(config.migrations_path, relock, merged)}")
+        return
+    new = record_new(config.migrations_path)
     say(f"locked {len(new)} new migration(s)" + (f": {', '.join(new)}" if new else ""))
 
 
