@@ -214,7 +214,7 @@ def test_a_malformed_lock_line_names_file_and_line(locked: Path) -> None:
 
 
 def test_relock_updates_only_an_unmerged_migration(migrations: Path) -> None:
-    add(migrations, "20260101000000_init")
+    add(migrations, "20260101000000_init", SQL[INIT])
     add(migrations, "20260102000000_drop_note", 'ALTER TABLE "A" DROP COLUMN "note";\n')
     record_new(migrations)
     sql = migrations / "20260102000000_drop_note" / "migration.sql"
