@@ -7,10 +7,9 @@ from collections.abc import Callable
 
 from ..collector import CollectResult, collect
 from ..config import Settings
-from ..databases.dev_database import DevDatabase
 from ..databases.urls import is_local_host, is_postgres, mask
 from ..errors import CheckFailed, PrismaTasksError
-from . import history_lock, migrations
+from . import migrations
 from .runner import Prisma, datasource_provider
 
 Say = Callable[[str], None]
@@ -49,6 +48,8 @@ def target_url(settings: Settings, say: Say, environ: dict[str, str] | None = No
                 f"in {settings.base_schema}"
             )
         return url
+    from ..databases.dev_database import DevDatabase
+
     url = DevDatabase(settings, provider).up()
     say(f"DATABASE_URL is not set: using the local dev database {mask(url)}")
     return url
@@ -65,6 +66,8 @@ def migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: 
         shortcuts.remember_clean(prisma)
         say("schema matches the migration history: no new migration")
     else:
+        from . import history_lock
+
         history_lock.check_or_raise(prisma.settings.migrations_path)
         folder = migrations.write_migration(prisma, name or "migration", change.sql)
         say(f"created {folder.relative_to(prisma.settings.root)}/migration.sql")

@@ -8,38 +8,37 @@
   listed and dropped by `TenantSchemas` (`invoke tenant.create/migrate/list/drop`).
 """
 
-from .context import TenantId, current_tenant, current_tenant_or_none, tenant_context
-from .errors import (
-    InvalidTenantName,
-    TenancyError,
-    TenancySchemaError,
-    TenantContextMissing,
-    TenantMismatch,
-    UnknownTenant,
-)
-from .names import schema_for, validate_tenant_name
-from .repository import TenantRepository
-from .rls import generate_rls, rls_sql, tenant_tables, tenant_transaction
-from .schema_check import tenancy_problems, tenant_scoped_models
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "InvalidTenantName",
-    "TenancyError",
-    "TenancySchemaError",
-    "TenantContextMissing",
-    "TenantId",
-    "TenantMismatch",
-    "TenantRepository",
-    "UnknownTenant",
-    "current_tenant",
-    "current_tenant_or_none",
-    "generate_rls",
-    "rls_sql",
-    "schema_for",
-    "tenancy_problems",
-    "tenant_context",
-    "tenant_scoped_models",
-    "tenant_tables",
-    "tenant_transaction",
-    "validate_tenant_name",
-]
+# Loaded on first use: every Prisma task imports the schema check, and the repository side
+# (seeding, psycopg) must not slow their start-up.
+_WHERE = {
+    "TenantId": "context",
+    "current_tenant": "context",
+    "current_tenant_or_none": "context",
+    "tenant_context": "context",
+    "InvalidTenantName": "errors",
+    "TenancyError": "errors",
+    "TenancySchemaError": "errors",
+    "TenantContextMissing": "errors",
+    "TenantMismatch": "errors",
+    "UnknownTenant": "errors",
+    "schema_for": "names",
+    "validate_tenant_name": "names",
+    "TenantRepository": "repository",
+    "generate_rls": "rls",
+    "rls_sql": "rls",
+    "tenant_tables": "rls",
+    "tenant_transaction": "rls",
+    "tenancy_problems": "schema_check",
+    "tenant_scoped_models": "schema_check",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_WHERE[name]}", __name__), name)
