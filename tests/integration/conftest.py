@@ -28,6 +28,7 @@ from prisma_tasks.databases.pg_local import (
     stop_and_remove,
     unprivileged_user,
 )
+from prisma_tasks.seeding.connection import SeedConnection
 
 WAIT_SECONDS = 20.0
 
@@ -236,3 +237,35 @@ def spawn_child(tmp_path: Path, runtime_dir: Path) -> Iterator[Callable[[], Chil
             child.process.wait(timeout=WAIT_SECONDS)
             if child.process.stdout is not None:
                 child.process.stdout.close()
+
+
+from .data_support import Children  # noqa: E402  (below the helpers it builds on)
+
+# -- the data-rules tests (outbox, sagas, unit of work) share these -----------------------
+BOTH_BACKENDS = [pytest.param("postgres", marks=pytest.mark.backend("postgres")), "sqlite"]
+
+
+@pytest.fixture(params=BOTH_BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path_factory, tmp_path: Path) -> str:
+    """The migrated reference schema: a PostgreSQL template clone, or SQLite via Prisma."""
+    from .data_support import sqlite_reference_url
+
+    if request.param == "postgres":
+        return request.getfixturevalue("fresh_database_url")
+    return sqlite_reference_url(tmp_path_factory, tmp_path)
+
+
+@pytest.fixture
+def db(url: str) -> Iterator[SeedConnection]:
+    from .data_support import connect
+
+    with connect(url) as connection:
+        yield connection
+
+
+@pytest.fixture
+def children(tmp_path: Path) -> Iterator[Children]:
+    from .data_support import children_in
+
+    with children_in(tmp_path) as started:
+        yield started

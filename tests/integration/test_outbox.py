@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,35 +23,12 @@ from .data_children import EFFECT_TABLE, TOPIC
 from .data_support import (
     TENANT,
     Children,
-    children_in,
     connect,
     count,
     make_shop,
     poll_until,
     sqlite_reference_url,
 )
-
-BOTH = [pytest.param("postgres", marks=pytest.mark.backend("postgres")), "sqlite"]
-
-
-@pytest.fixture(params=BOTH)
-def url(request: pytest.FixtureRequest, tmp_path_factory, tmp_path: Path) -> str:
-    """The migrated reference schema: PostgreSQL template clone, or SQLite via Prisma."""
-    if request.param == "postgres":
-        return request.getfixturevalue("fresh_database_url")
-    return sqlite_reference_url(tmp_path_factory, tmp_path)
-
-
-@pytest.fixture
-def db(url: str) -> Iterator[SeedConnection]:
-    with connect(url) as connection:
-        yield connection
-
-
-@pytest.fixture
-def children(tmp_path: Path) -> Iterator[Children]:
-    with children_in(tmp_path) as started:
-        yield started
 
 
 def events(db: SeedConnection) -> list[tuple[str, str, str]]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,40 +29,18 @@ from .data_support import (
     TENANT,
     Children,
     Shop,
-    children_in,
     connect,
     count,
     make_shop,
     poll_until,
-    sqlite_reference_url,
 )
 
-BOTH = [pytest.param("postgres", marks=pytest.mark.backend("postgres")), "sqlite"]
 STEPS = [step.name for step in PLACE_ORDER.steps]
-
-
-@pytest.fixture(params=BOTH)
-def url(request: pytest.FixtureRequest, tmp_path_factory, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return request.getfixturevalue("fresh_database_url")
-    return sqlite_reference_url(tmp_path_factory, tmp_path)
-
-
-@pytest.fixture
-def db(url: str) -> Iterator[SeedConnection]:
-    with connect(url) as connection:
-        yield connection
 
 
 @pytest.fixture
 def shop(db: SeedConnection) -> Shop:
     return make_shop(db, {"WIDGET": (1_000, 1_000), "GADGET": (2_500, 10)})
-
-
-@pytest.fixture
-def children(tmp_path: Path) -> Iterator[Children]:
-    with children_in(tmp_path) as started:
-        yield started
 
 
 # -- checking the end state --------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -18,7 +17,7 @@ from prisma_tasks.data.unit_of_work import (
 )
 from prisma_tasks.seeding.connection import SeedConnection
 
-from .data_support import Children, children_in, connect, count
+from .data_support import Children, connect, count
 
 LEDGER = (
     'CREATE TABLE "Ledger" ("id" INTEGER PRIMARY KEY, "amount" INTEGER NOT NULL '
@@ -37,18 +36,6 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     with connect(database) as db:
         db.execute(LEDGER)
     return database
-
-
-@pytest.fixture
-def db(url: str) -> Iterator[SeedConnection]:
-    with connect(url) as connection:
-        yield connection
-
-
-@pytest.fixture
-def children(tmp_path: Path) -> Iterator[Children]:
-    with children_in(tmp_path) as started:
-        yield started
 
 
 def add(db: SeedConnection, row_id: int, amount: int = 1) -> None:
