@@ -11,10 +11,11 @@ import functools
 import os
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import linkfarm
+from . import collect_snapshot, linkfarm
 from .config import Settings
 from .discovery import SchemaSource, discover
 from .errors import CheckFailed, SchemaError, SchemaProblem
@@ -35,12 +36,17 @@ class Definition:
 @dataclass
 class CollectResult:
     sources: list[SchemaSource]
-    parsed: dict[str, ParsedSchema]
+    load_parsed: Callable[[], dict[str, ParsedSchema]]
     mode: str
     changes: linkfarm.Changes
     checked_only: bool = False
     elapsed: float = 0.0
     notices: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def parsed(self) -> dict[str, ParsedSchema]:
+        """Repository-relative path -> what the file declares (read on first use)."""
+        return self.load_parsed()
 
     @functools.cached_property
     def definitions(self) -> dict[str, Definition]:
@@ -89,7 +95,19 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     """Validate and collect; with check=True write nothing and raise CheckFailed when stale."""
     started = time.perf_counter()
     mode = mode or settings.link_mode
-    sources = discover(settings.root, settings.module_schemas)
+    unchanged = collect_snapshot.unchanged_sources(settings, mode)
+    if unchanged is not None:
+        result = CollectResult(
+            sources=unchanged,
+            load_parsed=lambda: _cached_parse(settings, unchanged),
+            mode=mode,
+            changes=linkfarm.Changes(unchanged=[source.link_name for source in unchanged]),
+            checked_only=check,
+        )
+        result.elapsed = time.perf_counter() - started
+        return result
+    folders_read: set[str] = set()
+    sources = discover(settings.root, settings.module_schemas, folders_read)
     parsed, problems = _read_and_validate(settings, sources)
     if problems:
         raise SchemaError(problems)
@@ -108,9 +126,12 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
         changes = linkfarm.plan_changes(folder, entries, mode)
     if not check:
         linkfarm.apply_changes(folder, entries, mode, changes)
+    if not changes.any or not check:
+        snapshot = collect_snapshot.take(settings, mode, folders_read, sources)
+        collect_snapshot.save(settings, snapshot)
     result = CollectResult(
         sources=sources,
-        parsed=parsed,
+        load_parsed=lambda: parsed,
         mode=mode,
         changes=changes,
         checked_only=check,
@@ -124,6 +145,21 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
             f"{listing}\nrun `invoke prisma.collect` to update it"
         )
     return result
+
+
+def _cached_parse(settings: Settings, sources: list[SchemaSource]) -> dict[str, ParsedSchema]:
+    """What each file declares, for an unchanged repository: from the parse cache, else read."""
+    cache = ParseCache(settings.state_path / "collect-cache.marshal")
+    parsed = {}
+    for relative, full in [
+        (settings.base_schema, str(settings.base_path)),
+        *[(source.relative, source.full) for source in sources],
+    ]:
+        blocks = cache.get(relative, stat_key(full))
+        if blocks is None:
+            blocks = parse_schema(Path(full).read_text(encoding="utf-8"), relative).blocks
+        parsed[relative] = ParsedSchema(relative, blocks)
+    return parsed
 
 
 def _read_and_validate(

@@ -63,17 +63,21 @@ def glob_shape(pattern: str, setting: str = "module_schemas") -> _GlobShape:
     )
 
 
-def discover(root: Path, patterns: tuple[str, ...]) -> list[SchemaSource]:
+def discover(
+    root: Path, patterns: tuple[str, ...], folders_read: set[str] | None = None
+) -> list[SchemaSource]:
     """Every file the globs match, in a stable order; duplicates across globs are kept once.
 
     Like pathlib's glob, `**` does not descend into symlinked folders (no loops), and like the
     shell, wildcards do not match names that start with a dot (editor lock and swap files).
+    `folders_read` collects every folder whose listing the outcome depends on.
     """
     found: dict[str, SchemaSource] = {}
+    seen = set() if folders_read is None else folders_read
     for pattern in patterns:
         shape = glob_shape(pattern)
         segments = PurePosixPath(pattern).parts
-        for relative, via_symlink in _match(str(root), "", segments, False):
+        for relative, via_symlink in _match(str(root), "", segments, False, seen):
             if relative in found:
                 continue
             parts = relative.split("/")
@@ -95,6 +99,7 @@ def _match(
     prefix: str,
     segments: tuple[str, ...],
     via_symlink: bool,
+    seen: set[str],
     entries: list[os.DirEntry[str]] | None = None,
 ) -> Iterator[tuple[str, bool]]:
     """Yield (relative path, whether a symlink lies on the way) for paths matching segments.
@@ -104,25 +109,28 @@ def _match(
     """
     segment, rest = segments[0], segments[1:]
     if segment == "**":
-        entries = _entries(folder)
-        yield from _match(folder, prefix, rest, via_symlink, entries)
+        entries = _entries(folder, seen)
+        yield from _match(folder, prefix, rest, via_symlink, seen, entries)
         for entry in entries:
             if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
-                yield from _match(entry.path, prefix + entry.name + "/", segments, via_symlink)
+                yield from _match(
+                    entry.path, prefix + entry.name + "/", segments, via_symlink, seen
+                )
         return
-    for name, full, is_link, is_dir in _candidates(folder, segment, entries):
+    for name, full, is_link, is_dir in _candidates(folder, segment, entries, seen):
         path = prefix + name
         if rest:
             if is_dir:
-                yield from _match(full, path + "/", rest, via_symlink or is_link)
+                yield from _match(full, path + "/", rest, via_symlink or is_link, seen)
         elif not is_dir:
             yield path, via_symlink or is_link
 
 
 def _candidates(
-    folder: str, segment: str, entries: list[os.DirEntry[str]] | None
+    folder: str, segment: str, entries: list[os.DirEntry[str]] | None, seen: set[str]
 ) -> Iterator[tuple[str, str, bool, bool]]:
     if entries is None and not any(char in segment for char in "*?["):
+        seen.add(folder)  # whether `segment` exists is part of this folder's listing
         full = os.path.join(folder, segment)
         try:
             mode = os.lstat(full).st_mode
@@ -132,7 +140,7 @@ def _candidates(
         yield segment, full, is_link, stat.S_ISDIR(mode) or (is_link and os.path.isdir(full))
         return
     hidden_ok = segment.startswith(".")
-    for entry in _entries(folder) if entries is None else entries:
+    for entry in _entries(folder, seen) if entries is None else entries:
         if (hidden_ok or not entry.name.startswith(".")) and fnmatch.fnmatchcase(
             entry.name, segment
         ):
@@ -143,7 +151,8 @@ def _candidates(
             yield entry.name, entry.path, entry.is_symlink(), is_dir
 
 
-def _entries(folder: str) -> list[os.DirEntry[str]]:
+def _entries(folder: str, seen: set[str]) -> list[os.DirEntry[str]]:
+    seen.add(folder)
     try:
         with os.scandir(folder) as iterator:
             return list(iterator)

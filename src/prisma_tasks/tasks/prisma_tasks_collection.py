@@ -19,9 +19,9 @@ def collect(c: Context, check: bool = False, copy: bool = False) -> None:
 
     Example: invoke prisma.collect --check
     """
-    from ..prisma_cli.workflow import collect_only
+    from ..collector import collect as run_collect  # not via workflow: keep start-up light
 
-    result = collect_only(settings(), check, copy)
+    result = run_collect(settings(), check=check, mode="copy" if copy else None)
     for message in result.notices:
         notice(message)
     say(result.summary())
