@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from ..collector import CollectResult, collect
+from ..collector import collect
 from ..config import Settings
 from ..databases.urls import is_local_host, is_postgres, mask
 from ..errors import CheckFailed, PrismaTasksError
@@ -121,7 +121,3 @@ def reset(prisma: Prisma, url: str, force: bool, seed: bool, say: Say) -> None:
         from ..seeding import seed_all
 
         seed_all(prisma.settings, url, say)
-
-
-def collect_only(settings: Settings, check: bool, copy: bool) -> CollectResult:
-    return collect(settings, check=check, mode="copy" if copy else None)
