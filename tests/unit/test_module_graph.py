@@ -59,3 +59,23 @@ def test_reference_monorepo_graph() -> None:
     assert "depends on catalog via OrderLine.product -> Product" in text
     assert "depends on identity via Order.customer -> User" in text
     assert "CYCLE" not in text
+
+
+def test_render_writes_mermaid_and_dot_and_explains_a_missing_graphviz(tree, tmp_path, monkeypatch):
+    import shutil
+
+    import pytest
+
+    from prisma_tasks.errors import PrismaTasksError
+    from prisma_tasks.module_graph import render
+
+    tree.module("identity", "models.prisma", USER)
+    tree.module("orders", "models.prisma", ORDER)
+    graph = graph_of(tree)
+    assert render(graph, tmp_path / "g.mmd").read_text().startswith("graph LR")
+    assert '"orders" -> "identity";' in render(graph, tmp_path / "g.dot").read_text()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(PrismaTasksError, match="Graphviz `dot` is not installed"):
+        render(graph, tmp_path / "g.svg")
+    with pytest.raises(PrismaTasksError, match=r"use \.svg, \.png, \.mmd or \.dot"):
+        render(graph, tmp_path / "g.gif")

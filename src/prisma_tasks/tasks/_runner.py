@@ -42,6 +42,12 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
+def quiet_progress(quiet: bool) -> None:
+    """A task's --quiet: hide progress lines for the rest of this process."""
+    if quiet:
+        os.environ["PRISMA_TASKS_QUIET"] = "1"
+
+
 def progress(message: str) -> None:
     """Progress of long work, as plain lines (no cursor tricks: CI logs read them as they are).
 

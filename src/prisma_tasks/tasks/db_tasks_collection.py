@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from ._runner import progress, reports_errors, say, settings
+from ._runner import progress, quiet_progress, reports_errors, say, settings
 
 
 def _dev():
@@ -59,10 +59,13 @@ def url(c: Context, show_password: bool = False) -> None:
     help={
         "module": "seed only this module (and the modules it depends on first); repeatable",
         "verify": "seed twice and compare every table; exit 1 naming module and table on change",
+        "quiet": "no per-module progress lines",
     },
 )
 @reports_errors
-def seed(c: Context, module: list[str] | None = None, verify: bool = False) -> None:
+def seed(
+    c: Context, module: list[str] | None = None, verify: bool = False, quiet: bool = False
+) -> None:
     """Run the module seeds in dependency order (idempotent; each module in one transaction).
 
     Example: invoke db.seed --module orders --verify
@@ -70,6 +73,7 @@ def seed(c: Context, module: list[str] | None = None, verify: bool = False) -> N
     from ..prisma_cli.workflow import target_url
     from ..seeding import seed_all, verify_seeds
 
+    quiet_progress(quiet)
     config = settings()
     url = target_url(config, say)
     if verify:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from ._runner import notice, progress, reports_errors, say, settings
+from ._runner import notice, progress, quiet_progress, reports_errors, say, settings
 
 
 @task(
@@ -27,9 +27,9 @@ def collect(c: Context, check: bool = False, copy: bool = False) -> None:
     say(result.summary())
 
 
-@task
+@task(help={"quiet": "only the final line (npm's own output is still shown on failure)"})
 @reports_errors
-def install(c: Context) -> None:
+def install(c: Context, quiet: bool = False) -> None:
     """Install the Prisma CLI pinned in package.json with the repo's package manager.
 
     Example: invoke prisma.install
@@ -38,6 +38,7 @@ def install(c: Context) -> None:
 
     from ..prisma_cli.locate import install as run_install
 
+    quiet_progress(quiet)
     started = time.perf_counter()
     progress("installing the pinned Prisma CLI and adapters (npm output follows)")
     command = run_install(settings())

@@ -10,7 +10,7 @@ import os
 
 from invoke import Context, task
 
-from ._runner import reports_errors, say, settings
+from ._runner import progress, quiet_progress, reports_errors, say, settings
 
 DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
 
@@ -26,7 +26,7 @@ def _tenants(name: str | None = None):
     config = settings()
     require_schema_tenancy(config)
     prisma = prepare(config, say)
-    return TenantSchemas(prisma, target_url(config, say), say)
+    return TenantSchemas(prisma, target_url(config, say), progress)
 
 
 @task(help={"name": "tenant name: a lower-case letter, then letters, digits or _ (max 41)"})
@@ -50,10 +50,13 @@ def create(c: Context, name: str) -> None:
         "name": "the one tenant to migrate (or use --all)",
         "all": "migrate every tenant; carry on past failures, exit 1 listing them",
         "jobs": f"tenants migrated at once with --all (default {DEFAULT_JOBS})",
+        "quiet": "no per-tenant progress lines; the summary and failures are still printed",
     },
 )
 @reports_errors
-def migrate(c: Context, name: str = "", all: bool = False, jobs: int = DEFAULT_JOBS) -> None:
+def migrate(
+    c: Context, name: str = "", all: bool = False, jobs: int = DEFAULT_JOBS, quiet: bool = False
+) -> None:
     """Apply pending migrations to one tenant's schema, or to every tenant with --all.
 
     Prints `[i/N] tenant NAME ... ok (1.2s)` per tenant; exit 1 names the tenants that failed.
@@ -61,6 +64,7 @@ def migrate(c: Context, name: str = "", all: bool = False, jobs: int = DEFAULT_J
     """
     from ..errors import PrismaTasksError
 
+    quiet_progress(quiet)
     if bool(name) == all:
         raise PrismaTasksError(
             "name one tenant or pass --all: `invoke tenant.migrate --name acme` or "

@@ -1,0 +1,13 @@
+from prisma_tasks.tasks._runner import progress, quiet_progress
+
+
+def test_progress_lines_are_plain_and_quiet_hides_them(capsys, monkeypatch) -> None:
+    monkeypatch.delenv("PRISMA_TASKS_QUIET", raising=False)
+    progress("[1/2] seeded identity in 0.01s")
+    assert capsys.readouterr().out == "[1/2] seeded identity in 0.01s\n"
+    quiet_progress(False)
+    progress("still shown")
+    assert capsys.readouterr().out == "still shown\n"
+    quiet_progress(True)
+    progress("[2/2] seeded orders in 0.01s")
+    assert capsys.readouterr().out == ""
