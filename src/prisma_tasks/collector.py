@@ -109,6 +109,7 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     folders_read: set[str] = set()
     sources = discover(settings.root, settings.module_schemas, folders_read)
     parsed, problems = _read_and_validate(settings, sources)
+    problems += _collected_dir_problems(settings, sources)
     if problems:
         raise SchemaError(problems)
     folder = settings.collected_path
@@ -118,17 +119,21 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
         linkfarm.Entry(source.link_name, source.full, f"{up}/{source.relative}")
         for source in sources
     ]
-    changes = linkfarm.plan_changes(folder, entries, mode)
     notices: list[str] = []
-    if not check and changes.any and mode == "symlink" and not linkfarm.symlinks_supported(folder):
-        notices.append(f"{folder}: the filesystem refuses symlinks, writing copies instead")
-        mode = "copy"
+    # One writer at a time (prisma.watch beside prisma.migrate, xdist workers building
+    # templates): plan and apply under a lock, so each sees what the other wrote.
+    with linkfarm.writer_lock(settings.state_path):
         changes = linkfarm.plan_changes(folder, entries, mode)
-    if not check:
-        linkfarm.apply_changes(folder, entries, mode, changes)
-    if not changes.any or not check:
-        snapshot = collect_snapshot.take(settings, mode, folders_read, sources)
-        collect_snapshot.save(settings, snapshot)
+        if changes.any and mode == "symlink" and not linkfarm.symlinks_supported(folder):
+            if not check:
+                notices.append(f"{folder}: the filesystem refuses symlinks, writing copies")
+            mode = "copy"  # what collect writes here, so also what --check compares with
+            changes = linkfarm.plan_changes(folder, entries, mode)
+        if not check:
+            linkfarm.apply_changes(folder, entries, mode, changes)
+        if not changes.any or not check:
+            snapshot = collect_snapshot.take(settings, mode, folders_read, sources)
+            collect_snapshot.save(settings, snapshot)
     result = CollectResult(
         sources=sources,
         load_parsed=lambda: parsed,
@@ -145,6 +150,30 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
             f"{listing}\nrun `invoke prisma.collect` to update it"
         )
     return result
+
+
+def _collected_dir_problems(settings: Settings, sources: list[SchemaSource]) -> list[SchemaProblem]:
+    """The collected folder is owned by collect (stale .prisma files in it are deleted), so it
+    must be a folder of its own: not the schema folder or above it, holding no file people own.
+    """
+    folder = settings.collected_path.resolve()
+    schema_folder = settings.schema_folder.resolve()
+    where = str(settings.source.relative_to(settings.root)) if settings.source else "pyproject.toml"
+    owned = [settings.base_path] + [Path(source.full) for source in sources]
+    if schema_folder.is_relative_to(folder):
+        reason = f"is {settings.base_schema}'s folder or above it"
+    elif any(path.is_relative_to(settings.collected_path) for path in owned):
+        reason = "holds base.prisma or module schema files"
+    else:
+        return []
+    return [
+        SchemaProblem(
+            where,
+            None,
+            f"collected_dir = {settings.collected_dir!r} {reason}: collect deletes .prisma "
+            "files there that no module produces; use a folder of its own (default prisma/schemas)",
+        )
+    ]
 
 
 def _cached_parse(settings: Settings, sources: list[SchemaSource]) -> dict[str, ParsedSchema]:

@@ -10,9 +10,12 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -75,8 +78,21 @@ def plan_changes(folder: Path, entries: list[Entry], mode: str) -> Changes:
     return changes
 
 
+@contextmanager
+def writer_lock(state_folder: Path) -> Iterator[None]:
+    """An exclusive lock for the write phase of a collect (released when the process dies)."""
+    state_folder.mkdir(parents=True, exist_ok=True)
+    with open(state_folder / "collect.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def symlinks_supported(folder: Path) -> bool:
-    probe_dir = folder if folder.is_dir() else folder.parent
+    # Probe beside the folder, not in it: its mtime is part of the collect snapshot.
+    probe_dir = folder.parent
     probe_dir.mkdir(parents=True, exist_ok=True)
     probe = probe_dir / f".symlink-probe-{os.getpid()}"
     try:
@@ -113,9 +129,9 @@ def apply_changes(folder: Path, entries: list[Entry], mode: str, changes: Change
         _write_entry(folder, by_name[name], mode)
     for name in changes.removed:
         (folder / name).unlink()
-    for leftover in folder.glob(".*.tmp-*"):
+    for leftover in folder.glob(f".*.tmp-{os.getpid()}"):
         leftover.unlink(missing_ok=True)
-    marker.unlink()
+    marker.unlink(missing_ok=True)
 
 
 def _build_fresh(folder: Path, entries: list[Entry], mode: str) -> None:

@@ -288,3 +288,35 @@ def test_glob_without_a_module_wildcard_is_a_config_error(tree) -> None:
     tree.write("pyproject.toml", '[tool.prisma-tasks]\nmodule_schemas = "schema/**/*.prisma"\n')
     with pytest.raises(ConfigError, match="needs a '\\*' folder segment"):
         run(tree)
+
+
+@pytest.mark.parametrize("collected_dir", ["prisma", ".", "modules/a/schema"])
+def test_a_collected_dir_that_holds_files_people_own_is_refused(tree, collected_dir) -> None:
+    tree.write("pyproject.toml", f'[tool.prisma-tasks]\ncollected_dir = "{collected_dir}"\n')
+    tree.module("a", "models.prisma", USER)
+    (problem,) = problems_of(tree)
+    assert f"collected_dir = '{collected_dir}'" in problem and "folder of its own" in problem
+    assert (tree.root / "prisma/base.prisma").exists()
+    assert (tree.root / "modules/a/schema/models.prisma").exists()
+
+
+def test_collects_running_at_once_do_not_trip_over_each_other(tree) -> None:
+    import subprocess
+    import sys
+
+    for m in range(30):
+        tree.module(f"m{m:02d}", "models.prisma", f"model M{m:02d} {{\n  id Int @id\n}}\n")
+    script = (
+        "from pathlib import Path; from prisma_tasks.collector import collect; "
+        "from prisma_tasks.config import load_settings; "
+        f"collect(load_settings(Path({str(tree.root)!r}), environ={{}}))"
+    )
+    runs = [
+        subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE) for _ in range(4)
+    ]
+    errors = [run.communicate()[1].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], errors
+    folder = tree.root / "prisma/schemas"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"m{m:02d}__models.prisma" for m in range(30)
+    ]
