@@ -146,7 +146,10 @@ def _validated(table: dict[str, Any], pyproject: Path) -> dict[str, Any]:
         if isinstance(value, dict):
             value = _dependency_table(key, value, pyproject)
         elif isinstance(value, list):
-            if not value or not all(isinstance(item, str) and item for item in value):
+            may_be_empty = key == "tenant_exempt_models"
+            if (not value and not may_be_empty) or not all(
+                isinstance(item, str) and item for item in value
+            ):
                 raise ConfigError(
                     f"{pyproject}: [{TABLE}] {key} must be a non-empty list of strings"
                 )

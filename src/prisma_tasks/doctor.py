@@ -22,6 +22,9 @@ class Diagnosis:
     def add(self, status: str, topic: str, detail: str) -> None:
         self.lines.append((status, topic, detail))
 
+    def ok(self, topic: str) -> bool:
+        return any(t == topic and status == "ok" for status, t, _ in self.lines)
+
     @property
     def missing(self) -> list[str]:
         return [topic for status, topic, _ in self.lines if status == "MISSING"]
@@ -115,9 +118,11 @@ def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagn
         f"{migrations_count} in {settings.migrations_path.relative_to(settings.root)}"
         + (f"; not yet in migrations.lock: {', '.join(new)}" if new else "; all locked"),
     )
-    url = environ.get("DATABASE_URL")
-    if url and "install" in locals():
-        report.add(*_applied_state(settings, environ))
+    if environ.get("DATABASE_URL") and report.ok("prisma") and report.ok("engine"):
+        try:
+            report.add(*_applied_state(settings, environ))
+        except PrismaTasksError as error:
+            report.add("MISSING", "database", str(error).splitlines()[0])
     return report
 
 

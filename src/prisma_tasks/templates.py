@@ -14,18 +14,21 @@ from pathlib import Path
 from . import __version__
 from .config import Settings
 
-SEED_GLOBS = ("modules/*/seeds/**/*", "modules/*/seeds.py")
-
 
 def template_inputs(settings: Settings) -> list[Path]:
-    paths: set[Path] = set()
-    paths.add(settings.base_path)
-    for pattern in settings.module_schemas:
-        paths.update(settings.root.glob(pattern))
+    """Everything a template is built from: base.prisma, module schemas, migrations, and each
+    module's seeds and Python code (seeds import their module's tables.py)."""
+    from .collector import collect
+
+    paths: set[Path] = {settings.base_path}
+    result = collect(settings)
+    paths.update(source.path for source in result.sources)
     if settings.migrations_path.is_dir():
         paths.update(settings.migrations_path.rglob("*"))
-    for pattern in SEED_GLOBS:
-        paths.update(settings.root.glob(pattern))
+    for module_dir in {source.module_dir for source in result.sources}:
+        folder = settings.root / module_dir
+        paths.update(folder.glob("seeds/**/*"))
+        paths.update(folder.glob("*.py"))
     return sorted(path for path in paths if path.is_file() and "__pycache__" not in path.parts)
 
 

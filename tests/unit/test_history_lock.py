@@ -207,7 +207,7 @@ def test_a_malformed_lock_line_names_file_and_line(locked: Path) -> None:
     text = lock_text(locked)
     (locked / LOCK_NAME).write_text(text + "20260104090000_broken\n", encoding="utf-8")
     line = len(text.splitlines()) + 1
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(history_lock.MalformedLock) as raised:
         check(locked)
     assert f"{locked / LOCK_NAME}:{line}:" in str(raised.value)
     assert "20260104090000_broken" in str(raised.value)

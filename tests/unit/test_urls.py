@@ -165,3 +165,7 @@ def test_with_database_and_database_of_round_trip(name: str) -> None:
 )
 def test_database_of(url: str, expected: str) -> None:
     assert database_of(url) == expected
+
+
+def test_mask_hides_a_password_with_an_unencoded_at_sign() -> None:
+    assert mask("postgresql://u:p@ss@host/app") == "postgresql://u:***@host/app"

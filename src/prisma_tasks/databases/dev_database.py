@@ -49,17 +49,16 @@ class DevDatabase:
         )
 
     def _save(self, cluster: LocalCluster) -> None:
-        self.connection_file.write_text(
-            json.dumps(
-                {
-                    "bindir": str(cluster.bindir),
-                    "port": cluster.port,
-                    "password": cluster.password,
-                    "run_as": cluster.run_as,
-                }
-            )
-        )
-        os.chmod(self.connection_file, 0o600)
+        # Created 0600: it holds the password, and its folder is traversable by the server user.
+        saved = {
+            "bindir": str(cluster.bindir),
+            "port": cluster.port,
+            "password": cluster.password,
+            "run_as": cluster.run_as,
+        }
+        fd = os.open(self.connection_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(saved))
 
     def url(self) -> str | None:
         if self.provider == "sqlite":

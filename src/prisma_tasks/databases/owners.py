@@ -116,7 +116,3 @@ def load_records() -> list[OwnerRecord]:
         except (OSError, ValueError, TypeError):
             continue
     return records
-
-
-def dead_records() -> list[OwnerRecord]:
-    return [record for record in load_records() if not record.is_alive()]

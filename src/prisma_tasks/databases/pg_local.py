@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,12 +285,3 @@ def _require_traversable(folder: Path, user: str) -> None:
 
 def _group_of(user: str) -> int:
     return pwd.getpwnam(user).pw_gid
-
-
-def wait_until(predicate, timeout: float) -> bool:  # pragma: no cover - small helper
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .pg_local import ProvisionError
-from .urls import database_of, hide_password, with_database
+from .urls import hide_password, with_database
 
 if TYPE_CHECKING:
     import psycopg
@@ -138,10 +138,6 @@ class PostgresServer:
                 (prefix,),
             ).fetchall()
         return [row[0] for row in rows]
-
-    @property
-    def admin_database(self) -> str:
-        return database_of(self.admin_url) or "postgres"
 
 
 def _first_line(text: str) -> str:

@@ -276,8 +276,8 @@ class Provisioner:
         url = store.url_for(name)
         if self.cluster is not None:
             secret_file = self.cluster.directory / "kept-urls.txt"
-            with open(secret_file, "a", encoding="utf-8") as handle:
-                os.chmod(secret_file, 0o600)
+            fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
                 handle.write(url + "\n")
             return f"{mask(url)} (full URL in {secret_file}; removed by the next run)"
         return mask(url)

@@ -35,17 +35,23 @@ def new_migrations(settings: Settings, default_branch: str) -> tuple[list[Path],
     """Migration folders not on the default branch, and how that was decided."""
     folder = settings.migrations_path
     all_folders = (
-        sorted(p for p in folder.iterdir() if (p / "migration.sql").is_file())
+        sorted(
+            p
+            for p in folder.iterdir()
+            if not p.name.startswith(".") and (p / "migration.sql").is_file()
+        )
         if folder.is_dir()
         else []
     )
-    on_branch, how = _on_default_branch(settings, default_branch)
+    on_branch, how = migrations_on_default_branch(settings, default_branch)
     if on_branch is None:
         return all_folders, how
     return [p for p in all_folders if p.name not in on_branch], how
 
 
-def _on_default_branch(settings: Settings, default_branch: str) -> tuple[set[str] | None, str]:
+def migrations_on_default_branch(
+    settings: Settings, default_branch: str
+) -> tuple[set[str] | None, str]:
     """Names of the migrations at the merge base with the default branch (None: no git)."""
     base = _merge_base(settings.root, default_branch)
     if base is None:
@@ -67,7 +73,7 @@ def non_linear(settings: Settings, default_branch: str) -> list[history_lock.Fin
     The lock shows this only while the merge conflict in it is left as it was; once the lock
     is regenerated (`invoke prisma.lock` writes name order) only the default branch does.
     """
-    on_branch, _ = _on_default_branch(settings, default_branch)
+    on_branch, _ = migrations_on_default_branch(settings, default_branch)
     if not on_branch:
         return []
     last = max(on_branch)
@@ -88,9 +94,12 @@ def non_linear(settings: Settings, default_branch: str) -> list[history_lock.Fin
 
 def _merge_base(root: Path, branch: str) -> str | None:
     for ref in (f"origin/{branch}", branch):
-        result = subprocess.run(
-            ["git", "merge-base", "HEAD", ref], cwd=root, capture_output=True, text=True
-        )
+        try:
+            result = subprocess.run(
+                ["git", "merge-base", "HEAD", ref], cwd=root, capture_output=True, text=True
+            )
+        except OSError:  # no git on this machine: treated like a repository without history
+            return None
         if result.returncode == 0 and result.stdout.strip():
             return result.stdout.strip()
     return None
@@ -143,7 +152,7 @@ def run_gate(settings: Settings, say: Say) -> None:
     # 3. integrity
     try:
         findings = history_lock.check(settings.migrations_path)
-    except ValueError as exc:
+    except history_lock.MalformedLock as exc:
         findings = [history_lock.Finding(history_lock.LOCK_NAME, str(exc))]
     reported = {finding.migration for finding in findings}
     findings += [

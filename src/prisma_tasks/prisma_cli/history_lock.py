@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import PrismaTasksError
+
 LOCK_NAME = "migrations.lock"
 _HEADER = (
     "# prisma-tasks migration lock: name and sha256 of each migration.sql, in applied order.\n"
@@ -30,6 +32,10 @@ class Finding:
         return f"{self.migration}: {self.message}"
 
 
+class MalformedLock(PrismaTasksError):
+    """migrations.lock cannot be read: exit 2, naming file and line."""
+
+
 def checksum(folder: Path) -> str:
     return hashlib.sha256((folder / "migration.sql").read_bytes()).hexdigest()
 
@@ -40,7 +46,7 @@ def on_disk(migrations: Path) -> dict[str, str]:
     return {
         p.name: checksum(p)
         for p in sorted(migrations.iterdir())
-        if p.is_dir() and (p / "migration.sql").is_file()
+        if p.is_dir() and not p.name.startswith(".") and (p / "migration.sql").is_file()
     }
 
 
@@ -54,7 +60,14 @@ def read_lock(migrations: Path) -> list[tuple[str, str]]:
             continue
         parts = line.split()
         if len(parts) != 2:
-            raise ValueError(f"{path}:{number}: expected '<migration> <sha256>', found {line!r}")
+            raise MalformedLock(
+                f"{path}:{number}: expected '<migration> <sha256>', found {line!r}"
+                + (
+                    " (an unresolved merge conflict?)"
+                    if line.startswith(("<<<", "===", ">>>"))
+                    else ""
+                )
+            )
         entries.append((parts[0], parts[1]))
     return entries
 

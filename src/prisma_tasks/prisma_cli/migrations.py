@@ -115,9 +115,13 @@ def write_migration(prisma: Prisma, name: str, sql: str, now: _dt.datetime | Non
     """Write prisma/migrations/<timestamp>_<name>/migration.sql in one step (folder rename)."""
     stamp = (now or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y%m%d%H%M%S")
     folder = prisma.settings.migrations_path
-    existing = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-    if existing and existing[-1][:14] >= stamp:  # keep the order strict even within one second
-        stamp = str(int(existing[-1][:14]) + 1)
+    existing = (
+        sorted(p.name[:14] for p in folder.iterdir() if p.is_dir() and p.name[:14].isdigit())
+        if folder.is_dir()
+        else []
+    )
+    if existing and existing[-1] >= stamp:  # keep the order strict even within one second
+        stamp = str(int(existing[-1]) + 1)
     target = folder / f"{stamp}_{slug(name)}"
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".new-migration-", dir=folder))
@@ -137,7 +141,11 @@ def migration_names(prisma: Prisma) -> list[str]:
     folder = prisma.settings.migrations_path
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if (p / "migration.sql").is_file())
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if not p.name.startswith(".") and (p / "migration.sql").is_file()
+    )
 
 
 def reset(prisma: Prisma, database_url: str) -> None:

@@ -102,15 +102,19 @@ def status(prisma: Prisma, url: str) -> None:
         raise CheckFailed("migrations are pending or failed (see above)")
 
 
-def is_disposable(url: str, settings: Settings) -> bool:
-    """Local or throwaway: a SQLite file, a loopback server, or one of our own databases."""
+def is_disposable(url: str) -> bool:
+    """Local or throwaway: a SQLite file or a server on a loopback address.
+
+    A loopback address can also be a tunnel (ssh -L, kubectl port-forward) to a real server;
+    the guard cannot tell, so the README says to keep such tunnels off DATABASE_URL.
+    """
     if url.startswith("file:"):
         return True
     return is_postgres(url) and is_local_host(url)
 
 
 def reset(prisma: Prisma, url: str, force: bool, seed: bool, say: Say) -> None:
-    if not force and not is_disposable(url, prisma.settings):
+    if not force and not is_disposable(url):
         raise PrismaTasksError(
             f"refusing to reset {mask(url)}: it is neither local nor throwaway; "
             "pass --force if you really mean to drop all its data"

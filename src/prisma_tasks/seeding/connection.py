@@ -62,8 +62,17 @@ class SeedConnection:
             return cls(raw, "sqlite")
         import psycopg
 
+        from ..databases.urls import hide_password
+        from ..errors import PrismaTasksError
+
         conninfo, schema = libpq_url(url)
-        raw = psycopg.connect(conninfo, autocommit=True)
+        try:
+            raw = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise PrismaTasksError(
+                f"cannot connect to {hide_password(url, url)}: "
+                f"{hide_password(str(exc).strip(), url)}"
+            ) from None
         if schema:
             raw.execute(
                 psycopg.sql.SQL("SET search_path TO {}").format(psycopg.sql.Identifier(schema))
@@ -77,7 +86,12 @@ class SeedConnection:
         return statement.replace("?", "%s") if self.dialect == "postgres" else statement
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cursor = self.raw.execute(self._sql(statement), tuple(params))
+        # Without parameters the text goes as it is: a literal '100%' or 'why?' must not be
+        # read as a placeholder by psycopg.
+        if params:
+            cursor = self.raw.execute(self._sql(statement), tuple(params))
+        else:
+            cursor = self.raw.execute(statement)
         try:
             return list(cursor.fetchall()) if cursor.description else []
         finally:

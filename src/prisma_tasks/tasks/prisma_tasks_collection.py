@@ -27,7 +27,7 @@ def collect(c: Context, check: bool = False, copy: bool = False) -> None:
     say(result.summary())
 
 
-@task(help={"quiet": "only the final line (npm's own output is still shown on failure)"})
+@task(help={"quiet": "no progress line of ours (npm prints its own output)"})
 @reports_errors
 def install(c: Context, quiet: bool = False) -> None:
     """Install the Prisma CLI pinned in package.json with the repo's package manager.
@@ -68,6 +68,14 @@ def format(c: Context, check: bool = False) -> None:
     from ..prisma_cli.workflow import prepare
 
     prisma = prepare(settings(), say)
+    if prisma.collected is not None and prisma.collected.mode == "copy":
+        from ..errors import PrismaTasksError
+
+        raise PrismaTasksError(
+            "prisma format rewrites the files it is given; in copy mode those are the copies "
+            "in prisma/schemas, which the next collect overwrites: format the module files "
+            "with symlinks (link_mode = 'symlink'), or run `prisma format` on them directly"
+        )
     if not check:
         prisma.run("format")
         return
@@ -190,9 +198,9 @@ def lock(c: Context, relock: str = "") -> None:
 
     config = settings()
     if relock:
-        from ..prisma_cli.gate import _on_default_branch
+        from ..prisma_cli.gate import migrations_on_default_branch
 
-        merged, _ = _on_default_branch(config, config.default_branch)
+        merged, _ = migrations_on_default_branch(config, config.default_branch)
         say(f"relocked {run_relock(config.migrations_path, relock, merged)}")
         return
     new = record_new(config.migrations_path)

@@ -119,7 +119,7 @@ def drop(c: Context, name: str, force: bool = False) -> None:
     from ..prisma_cli.workflow import is_disposable
 
     tenants = _tenants(name)
-    if not force and not is_disposable(tenants.url, tenants.settings):
+    if not force and not is_disposable(tenants.url):
         raise PrismaTasksError(
             f"refusing to drop tenant {name} in {mask(tenants.url)}: the database is neither "
             "local nor throwaway; pass --force if you really mean to delete its data"
