@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .config import Settings
 from .discovery import SchemaSource
+from .fsutil import write_atomically
 from .parse_cache import StatKey, stat_key
 
 _FORMAT = 1
@@ -95,13 +96,10 @@ def save(settings: Settings, snapshot: Snapshot | None) -> None:
         if snapshot is None:
             path.unlink(missing_ok=True)
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = marshal.dumps(
             (snapshot.key, snapshot.folders, snapshot.files, snapshot.collected, snapshot.sources)
         )
-        staging = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        staging.write_bytes(data)
-        os.replace(staging, path)
+        write_atomically(path, data)
     except OSError:
         pass  # only costs time
 

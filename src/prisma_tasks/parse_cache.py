@@ -6,10 +6,12 @@ faster than JSON for thousands of files; any unreadable or foreign cache is igno
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 from pathlib import Path
 
+from .fsutil import write_atomically
 from .schema_reader import Block, Field, Index
 
 _FORMAT = 3  # 3: blocks carry their indexes
@@ -88,10 +90,5 @@ class ParseCache:
             del self.records[relative]
         if not (self.dirty or stale):
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            staging = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-            staging.write_bytes(marshal.dumps((_FORMAT, self.records)))
-            os.replace(staging, self.path)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+            write_atomically(self.path, marshal.dumps((_FORMAT, self.records)))

@@ -15,15 +15,13 @@ Override `prisma_tasks_prepare` to change how the template is built: it returns
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from .config import Settings, load_settings
-from .databases.provisioner import Provisioner
+from .databases.provisioner import Provisioner, sigterm_as_interrupt
 from .databases.urls import mask
 
 
@@ -54,14 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "backend(name): run only on this database backend")
     # SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so fixtures tear down and clean up.
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(
-        signal.SIGTERM
-    ) in (signal.SIG_DFL, None):
-
-        def interrupt(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt(f"signal {signum}")
-
-        signal.signal(signal.SIGTERM, interrupt)
+    sigterm_as_interrupt()
 
 
 def selected_backend(config: pytest.Config, settings: Settings) -> str:

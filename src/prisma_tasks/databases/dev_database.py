@@ -20,6 +20,7 @@ from .pg_local import (
     unprivileged_user,
 )
 from .pg_server import PostgresServer
+from .sqlite_files import remove_database_file
 
 DATABASE = "app"
 
@@ -103,8 +104,7 @@ class DevDatabase:
         """Stop and remove; False when there was nothing."""
         if self.provider == "sqlite":
             existed = self.sqlite_path.exists()
-            for suffix in ("", "-journal", "-wal", "-shm"):
-                Path(str(self.sqlite_path) + suffix).unlink(missing_ok=True)
+            remove_database_file(self.sqlite_path)
             return existed
         cluster = self._cluster()
         if cluster is None and not self.directory.exists():

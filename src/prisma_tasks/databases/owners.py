@@ -19,6 +19,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..fsutil import write_atomically
+
 DATABASE_PREFIX = "pt_"
 
 
@@ -89,9 +91,7 @@ class OwnerRecord:
         return state_root() / "owners" / f"{self.token}.json"
 
     def save(self) -> None:
-        staging = self.path.with_suffix(".tmp")
-        staging.write_text(json.dumps(asdict(self)), encoding="utf-8")
-        os.replace(staging, self.path)
+        write_atomically(self.path, json.dumps(asdict(self)))
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -341,18 +341,23 @@ def provisioned(
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """Make SIGTERM unwind like Ctrl-C so `finally` blocks clean up (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
+    installed = sigterm_as_interrupt()
+    try:
         yield
-        return
-    previous = signal.getsignal(signal.SIGTERM)
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def sigterm_as_interrupt() -> bool:
+    """Turn SIGTERM into KeyboardInterrupt unless someone else handles it; True if installed."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+        return False
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
-    if previous in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        if previous in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, interrupt)
+    return True

@@ -7,6 +7,12 @@ import sqlite3
 from pathlib import Path
 
 
+def remove_database_file(path: Path) -> None:
+    """A SQLite database and the journal, WAL and shared-memory files beside it."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 class SqliteFolder:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -37,8 +43,7 @@ class SqliteFolder:
         os.replace(staging, target)
 
     def drop(self, name: str) -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(self.path_for(name)) + suffix).unlink(missing_ok=True)
+        remove_database_file(self.path_for(name))
 
     def rename(self, old: str, new: str) -> bool:
         if self.path_for(new).exists():

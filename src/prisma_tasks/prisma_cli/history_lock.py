@@ -9,11 +9,11 @@ Prisma would apply them in another order on each database).
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PrismaTasksError
+from ..fsutil import write_atomically
 
 LOCK_NAME = "migrations.lock"
 _HEADER = (
@@ -34,6 +34,10 @@ class Finding:
 
 class MalformedLock(PrismaTasksError):
     """migrations.lock cannot be read: exit 2, naming file and line."""
+
+
+def _render(entries: list[tuple[str, str]]) -> str:
+    return _HEADER + "".join(f"{name} {digest}\n" for name, digest in entries)
 
 
 def checksum(folder: Path) -> str:
@@ -118,20 +122,14 @@ def relock(migrations: Path, name: str, merged: set[str] | None) -> str:
     if not (folder / "migration.sql").is_file():
         raise PrismaTasksError(f"{folder}/migration.sql does not exist")
     updated = [(entry, checksum(folder) if entry == name else digest) for entry, digest in entries]
-    path = migrations / LOCK_NAME
-    staging = path.with_name(f".{LOCK_NAME}.tmp-{os.getpid()}")
-    staging.write_text(_HEADER + "\n".join(f"{n} {d}" for n, d in updated) + "\n", encoding="utf-8")
-    os.replace(staging, path)
+    write_atomically(migrations / LOCK_NAME, _render(updated))
     return name
 
 
 def write_lock(migrations: Path) -> Path:
     """Record every migration on disk, in order."""
     path = migrations / LOCK_NAME
-    lines = [f"{name} {digest}" for name, digest in on_disk(migrations).items()]
-    staging = path.with_name(f".{LOCK_NAME}.tmp-{os.getpid()}")
-    staging.write_text(_HEADER + "\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(staging, path)
+    write_atomically(path, _render(list(on_disk(migrations).items())))
     return path
 
 

@@ -152,9 +152,9 @@ def reset(prisma: Prisma, database_url: str) -> None:
     """Drop everything and re-apply every migration."""
     if prisma.provider == "sqlite" and prisma.engine.mode == "wasm":
         # Prisma 6.7's wasm reset on SQLite only deletes rows and then fails re-creating tables.
-        path = sqlite_path(database_url, prisma.settings.root)
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        from ..databases.sqlite_files import remove_database_file
+
+        remove_database_file(sqlite_path(database_url, prisma.settings.root))
         prisma.run("migrate", "deploy", database_url=database_url)
         return
     prisma.run(

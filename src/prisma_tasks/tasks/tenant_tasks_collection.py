@@ -152,9 +152,8 @@ def rls(c: Context, output: str = "") -> None:
     if not output:
         print(sql, end="", flush=True)
         return
+    from ..fsutil import write_atomically
+
     target = Path(output)
-    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging.write_text(sql, encoding="utf-8")
-    os.replace(staging, target)
+    write_atomically(target, sql)
     say(f"wrote row-level security for {sql.count('CREATE POLICY')} table(s) to {output}")
