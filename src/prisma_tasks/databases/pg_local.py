@@ -134,12 +134,13 @@ class LocalCluster:
                 f"no PostgreSQL server binaries (initdb, pg_ctl) found: {_INSTALL_HINT}"
             )
         run_as = unprivileged_user()
+        if run_as is not None:  # before anything is created, so a refusal leaves nothing
+            where = directory.parent if directory else Path(parent or tempfile.gettempdir())
+            _require_traversable(where, run_as)
         if directory is None:
             directory = Path(tempfile.mkdtemp(prefix="pg-", dir=parent))
         else:
             directory.mkdir(parents=True, exist_ok=True)
-        if run_as is not None:
-            _require_traversable(directory.parent, run_as)
         cluster = cls(directory, bindir, 0, secrets.token_urlsafe(18), run_as)
         try:
             cluster._initdb()
@@ -268,6 +269,8 @@ def _require_traversable(folder: Path, user: str) -> None:
     """initdb as `user` fails with a bare 'Permission denied' when a parent folder is closed."""
     entry = pwd.getpwnam(user)
     for path in (folder, *folder.parents):
+        if not path.exists():
+            continue  # created later, by us, with a mode we choose
         info = path.stat()
         if info.st_uid == entry.pw_uid:
             allowed = info.st_mode & 0o100
