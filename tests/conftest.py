@@ -51,3 +51,16 @@ def tree(tmp_path: Path) -> Tree:
     result = Tree(root)
     result.write("prisma/base.prisma", BASE)
     return result
+
+
+def reference_settings_in(tmp_path: Path):
+    """This repository's own settings, collecting into tmp_path (the repository is not written)."""
+    import dataclasses
+
+    from prisma_tasks.config import load_settings
+
+    return dataclasses.replace(
+        load_settings(Path(__file__).resolve().parents[1], environ={}),
+        collected_dir=str(tmp_path / "schemas"),
+        state_dir=str(tmp_path / "state"),
+    )

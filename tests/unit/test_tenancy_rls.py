@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -18,18 +17,7 @@ from prisma_tasks.tenancy.rls import (
     rls_sql,
     tenant_tables,
 )
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def reference_settings(tmp_path: Path):
-    """This repository's settings, collecting into tmp_path (the repository is not written)."""
-    return dataclasses.replace(
-        load_settings(REPO, environ={}),
-        collected_dir=str(tmp_path / "schemas"),
-        state_dir=str(tmp_path / "state"),
-    )
-
+from tests.conftest import reference_settings_in
 
 SETTING = "NULLIF(current_setting('app.tenant_id', true), '')"
 
@@ -134,7 +122,7 @@ def test_all_models_exempt_is_an_error(tree) -> None:
 
 
 def test_the_reference_modules_get_a_policy_per_tenant_table(tmp_path) -> None:
-    settings = reference_settings(tmp_path)
+    settings = reference_settings_in(tmp_path)
     sql = generate_rls(settings, collect(settings))
     policies = sorted(line.split('"')[3] for line in sql.splitlines() if "CREATE POLICY" in line)
     assert policies == ["Invoice", "Order", "OrderLine", "Product", "User"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -14,18 +13,7 @@ from prisma_tasks.prisma_cli.workflow import prepare
 from prisma_tasks.schema_reader import Index, parse_schema
 from prisma_tasks.tenancy.errors import TenancySchemaError
 from prisma_tasks.tenancy.schema_check import tenancy_problems
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def reference_settings(tmp_path: Path):
-    """This repository's settings, collecting into tmp_path (the repository is not written)."""
-    return dataclasses.replace(
-        load_settings(REPO, environ={}),
-        collected_dir=str(tmp_path / "schemas"),
-        state_dir=str(tmp_path / "state"),
-    )
-
+from tests.conftest import reference_settings_in
 
 ROW = '[tool.prisma-tasks]\ntenancy = "row"\n'
 
@@ -207,7 +195,7 @@ def test_prepare_stops_with_exit_2_before_prisma_runs(tree) -> None:
 
 
 def test_the_reference_modules_follow_the_rules(tmp_path) -> None:
-    settings = reference_settings(tmp_path)
+    settings = reference_settings_in(tmp_path)
     assert settings.tenancy == "row"
     result = collect(settings)
     assert tenancy_problems(settings, result) == []
