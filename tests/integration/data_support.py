@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from prisma_tasks.seeding.connection import SeedConnection
+from tests.e2e.conftest import BASES, GENERATOR
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = ("identity", "catalog", "orders", "billing", "platform")
@@ -46,16 +47,7 @@ def count(db: SeedConnection, statement: str, params: list[object] | None = None
 # -- the reference schema on SQLite, migrated by the real Prisma CLI --------------------------
 _sqlite_templates: dict[str, Path] = {}
 
-SQLITE_BASE = """datasource db {
-  provider = "sqlite"
-  url      = env("DATABASE_URL")
-}
-
-generator client {
-  provider = "prisma-client-js"
-  output   = "../generated/client"
-}
-"""
+SQLITE_BASE = BASES["sqlite"] + GENERATOR
 
 
 def sqlite_reference_url(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> str:

@@ -42,6 +42,8 @@ from prisma_tasks.tenancy import (
 )
 from prisma_tasks.tenancy.schemas import TenantSchemas, tenant_url
 
+from .data_support import connect
+
 pytestmark = [pytest.mark.integration, pytest.mark.backend("postgres")]
 
 TENANTS = ("acme", "globex", "initech")
@@ -52,11 +54,8 @@ TENANT_TABLES = ("User", "Product", "Order", "OrderLine", "Invoice")
 @pytest.fixture
 def db(fresh_database_url: str) -> Iterator[SeedConnection]:
     """A superuser connection (row-level security never applies to it)."""
-    connection = SeedConnection.open(fresh_database_url)
-    try:
+    with connect(fresh_database_url) as connection:
         yield connection
-    finally:
-        connection.close()
 
 
 def _as_role(url: str, role: str, password: str) -> str:
