@@ -31,18 +31,32 @@ def watched_roots(settings: Settings) -> list[Path]:
 
 
 def relevant(changes: Iterable[tuple[object, str]], settings: Settings) -> list[str]:
-    collected = str(settings.collected_path)
-    state = str(settings.state_path)
-    return sorted(
-        {
-            path
-            for _, path in changes
-            if path.endswith(".prisma")
-            and not path.startswith(collected)
-            and not path.startswith(state)
-            and "/migrations/" not in path
-        }
-    )
+    """The schema files behind a batch of events, leaving out the suite's own writes.
+
+    Ignored: the collected folder, the state folder, migrations, and hidden paths (collect's
+    staging folders such as prisma/.schemas.tmp-*). A new folder counts through the schema
+    files in it: a file written right after its folder may be reported only as the folder,
+    before the recursive watch has reached it.
+    """
+    ignored = (str(settings.collected_path), str(settings.state_path))
+    found: set[str] = set()
+    for _, path in changes:
+        relative = (
+            Path(path).relative_to(settings.root).parts
+            if path.startswith(str(settings.root))
+            else ()
+        )
+        if (
+            path.startswith(ignored)
+            or "migrations" in relative
+            or any(p.startswith(".") for p in relative)
+        ):
+            continue
+        if path.endswith(".prisma"):
+            found.add(path)
+        elif Path(path).is_dir():
+            found.update(str(file) for file in Path(path).rglob("*.prisma"))
+    return sorted(found)
 
 
 def rebuild(settings: Settings, say: Say, generate: bool = True) -> bool:
