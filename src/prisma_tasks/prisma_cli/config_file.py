@@ -37,7 +37,7 @@ def render(provider: str, schema_folder: Path) -> str:
             "export default defineConfig({",
             "  earlyAccess: true,",
             f"  schema: {json.dumps(str(schema_folder))},",
-            "  migrate: { adapter: async (env) => adapterFactory(env) },",
+            "  migrate: { adapter: async (env) => migrateAdapter(env) },",
             "});",
             "",
         ]

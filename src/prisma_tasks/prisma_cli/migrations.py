@@ -54,9 +54,14 @@ def ensure_lock(prisma: Prisma) -> None:
     lock.write_text(expected, encoding="utf-8")
 
 
+# Wasm mode: the suite's config applies the history with the engine's deploy code path to a
+# scratch database and diffs from that database (see templates/common.mjs for why).
+DIFF_VIA_DEPLOY = {"PRISMA_TASKS_DIFF_VIA_DEPLOY": "1"}
+
+
 def diff_arguments(prisma: Prisma, output: Path, shadow_url: str | None) -> list[str]:
     """`migrate diff` from the history to the schema. Native mode needs a shadow database
-    to replay the history on; wasm mode's adapter makes its own (see templates/)."""
+    to replay the history on; wasm mode's adapter makes a scratch one (see templates/)."""
     args = [
         "migrate",
         "diff",
@@ -91,15 +96,15 @@ def _diff(prisma: Prisma, database_url: str, shadow_url: str | None) -> PendingC
     with tempfile.TemporaryDirectory(prefix="prisma-diff-") as tmp:
         output = Path(tmp) / "diff.sql"
         args = diff_arguments(prisma, output, shadow_url)
-        result = prisma.run(*args, database_url=database_url, check=False, echo=False)
+        extra_env = DIFF_VIA_DEPLOY if prisma.engine.mode == "wasm" else None
+        result = prisma.run(
+            *args, database_url=database_url, check=False, echo=False, extra_env=extra_env
+        )
         if result.returncode == 0:
             return PendingChange("")
         if result.returncode == 2 and output.exists():
             return PendingChange(output.read_text(encoding="utf-8"))
-        raise PrismaFailed(
-            f"`prisma migrate diff` failed (exit {result.returncode}):\n"
-            f"{(result.stdout + result.stderr).strip()}"
-        )
+        raise PrismaFailed(prisma.failure(("migrate", "diff"), result, echoed=False))
 
 
 def slug(name: str) -> str:

@@ -18,10 +18,10 @@ from ..config import Settings
 from ..databases.urls import mask
 from ..errors import PrismaTasksError
 from . import config_file
+from .datasource import Datasource, read_datasource
 from .engines import EngineChoice, choose
 from .locate import PrismaInstall, locate
 
-_PROVIDER = re.compile(r'datasource\s+\w+\s*\{[^}]*?\bprovider\s*=\s*"([^"]+)"', re.S)
 # Commands that read the schema and accept --schema in native mode.
 _SCHEMA_COMMANDS = {
     ("validate",),
@@ -44,15 +44,28 @@ _ADAPTER_URL_WARNING = re.compile(
 _QUIET = {"CHECKPOINT_DISABLE": "1", "PRISMA_HIDE_UPDATE_MESSAGE": "1"}
 
 
+# How a failing migration is reported: wasm mode names it in the engine's span trace, native
+# Prisma in its P3018 / P3006 text.
+_FAILED_MIGRATION = re.compile(r'migration_name="(?P<a>[^"]+)"|Migration name: (?P<b>\S+)')
+_DATABASE_ERROR = re.compile(r"(?:Error querying the database|Database error): (?P<error>[^\n]+)")
+
+
 class PrismaFailed(PrismaTasksError):
     """The Prisma CLI exited non-zero; its (masked) output is the message."""
 
 
 def datasource_provider(base: Path) -> str:
-    match = _PROVIDER.search(base.read_text(encoding="utf-8"))
-    if match is None:
-        raise PrismaTasksError(f"{base}: no datasource provider found")
-    return {"postgres": "postgresql"}.get(match.group(1), match.group(1))
+    return read_datasource(base).provider
+
+
+def failed_migration(output: str) -> str | None:
+    """'migration NAME failed: <database error>' when Prisma's output reports one."""
+    name = _FAILED_MIGRATION.search(output)
+    if name is None:
+        return None
+    error = _DATABASE_ERROR.search(output)
+    reason = error["error"].strip() if error else "see the output above"
+    return f"migration {name['a'] or name['b']} failed to apply: {reason}"
 
 
 def placeholder_url(provider: str) -> str:
@@ -70,6 +83,7 @@ class Prisma:
     provider: str
     environ: dict[str, str]
     collected: CollectResult | None = None
+    datasource: Datasource | None = None
 
     @classmethod
     def for_settings(
@@ -81,20 +95,26 @@ class Prisma:
         environ = dict(os.environ) if environ is None else environ
         install = install or locate(settings)
         engine = choose(settings.engine, install.package_root, environ)
-        return cls(settings, install, engine, datasource_provider(settings.base_path), environ)
+        datasource = read_datasource(settings.base_path)
+        return cls(settings, install, engine, datasource.provider, environ, datasource=datasource)
 
     def describe(self) -> str:
         version = self.install.version or "unknown version"
-        return f"prisma {version}, {self.engine.mode} engine ({self.engine.reason})"
+        text = f"prisma {version}, {self.engine.mode} engine ({self.engine.reason})"
+        if self.engine.mode == "wasm" and self.datasource and self.datasource.shadow_database_url:
+            text += (
+                "\nshadowDatabaseUrl is not used in wasm mode: Prisma 6.7's driver adapter takes"
+                " no shadow URL, so the history is replayed on a scratch database created (and"
+                " dropped) beside the target"
+            )
+        return text
 
     def command(
-        self, *args: str, database_url: str | None = None
+        self, *args: str, database_url: str | None = None, extra_env: dict[str, str] | None = None
     ) -> tuple[list[str], dict[str, str]]:
         argv = [*self.install.command, *args]
-        env = {**self.environ, **_QUIET}
-        env["DATABASE_URL"] = (
-            database_url or self.environ.get("DATABASE_URL") or placeholder_url(self.provider)
-        )
+        env = {**self.environ, **_QUIET, **(extra_env or {})}
+        env.update(self._database_variables(database_url))
         head = tuple(a for a in args[:2] if not a.startswith("-"))
         if self.engine.mode == "wasm":
             env.update(config_file.placeholder_engines(self.settings))
@@ -104,10 +124,35 @@ class Prisma:
             argv += ["--schema", str(self.settings.schema_folder)]
         return argv, env
 
+    def _database_variables(self, database_url: str | None) -> dict[str, str]:
+        """The URL variables Prisma reads, all pointing at the database this command is for.
+
+        When that is the user's own database (DATABASE_URL, or the variable `url` names), a
+        `directUrl` they set is honoured as Prisma honours it (wasm mode passes it to the
+        adapter). When the suite chose another database (a throwaway, the dev database),
+        `directUrl` is pointed at it too: a migrate command never reaches past it.
+        """
+        url_variable = self.datasource.url_variable if self.datasource else "DATABASE_URL"
+        users_own = self.environ.get(url_variable) or self.environ.get("DATABASE_URL")
+        chosen = database_url or users_own or placeholder_url(self.provider)
+        variables = {"DATABASE_URL": chosen, url_variable: chosen}
+        direct = self.datasource.direct_url if self.datasource else None
+        if direct is not None and direct.env:
+            direct_value = direct.value(self.environ) if chosen == users_own else None
+            variables[direct.env] = direct_value or chosen
+            if self.engine.mode == "wasm" and direct_value:
+                variables["PRISMA_TASKS_DIRECT_URL"] = direct_value
+        return variables
+
     def run(
-        self, *args: str, database_url: str | None = None, check: bool = True, echo: bool = True
+        self,
+        *args: str,
+        database_url: str | None = None,
+        check: bool = True,
+        echo: bool = True,
+        extra_env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        argv, env = self.command(*args, database_url=database_url)
+        argv, env = self.command(*args, database_url=database_url, extra_env=extra_env)
         result = subprocess.run(
             argv,
             cwd=self.settings.root,
@@ -124,11 +169,19 @@ class Prisma:
             if result.stderr.strip():
                 print(result.stderr.rstrip(), file=sys.stderr, flush=True)
         if check and result.returncode != 0:
-            raise PrismaFailed(
-                f"`prisma {' '.join(args)}` failed with exit code {result.returncode}"
-                + ("" if echo else f":\n{(result.stdout + result.stderr).strip()}")
-            )
+            raise PrismaFailed(self.failure(args, result, echo))
         return result
+
+    @staticmethod
+    def failure(
+        args: tuple[str, ...], result: subprocess.CompletedProcess[str], echoed: bool
+    ) -> str:
+        output = (result.stdout + result.stderr).strip()
+        message = f"`prisma {' '.join(args)}` failed with exit code {result.returncode}"
+        if not echoed:
+            message += f":\n{output}"
+        migration = failed_migration(output)
+        return f"{migration}\n{message}" if migration else message
 
     def clean(self, text: str) -> str:
         """Mask secrets, drop wasm-mode chatter, and map copies back to module files."""
