@@ -73,9 +73,8 @@ class Monorepo:
         return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
 
 
-def make_monorepo(
-    root: Path, backend: str, database_url: str, pyproject_extra: str = ""
-) -> Monorepo:
+def bare_monorepo(root: Path, database_url: str, pyproject_extra: str = "") -> Monorepo:
+    """tasks.py, pyproject.toml and the pinned Prisma CLI of this repo; no schema yet."""
     if not (REPO / "node_modules" / ".bin" / "prisma").exists():
         pytest.fail("the pinned Prisma CLI is not installed: run `invoke prisma.install` (npm ci)")
     root.mkdir(parents=True, exist_ok=True)
@@ -87,7 +86,13 @@ def make_monorepo(
     for name in ("package.json", "package-lock.json"):
         (root / name).write_text((REPO / name).read_text())
     os.symlink(REPO / "node_modules", root / "node_modules")
-    repo = Monorepo(root, database_url)
+    return Monorepo(root, database_url)
+
+
+def make_monorepo(
+    root: Path, backend: str, database_url: str, pyproject_extra: str = ""
+) -> Monorepo:
+    repo = bare_monorepo(root, database_url, pyproject_extra)
     repo.write("prisma/base.prisma", BASES[backend] + GENERATOR)
     repo.write("modules/identity/schema/models.prisma", IDENTITY)
     repo.write("modules/orders/schema/models.prisma", ORDERS)

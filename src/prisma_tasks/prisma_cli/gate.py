@@ -1,8 +1,9 @@
 """`invoke prisma.check`: the pull-request gate. Every check runs; one exit code at the end.
 
 1. the collection is current and the schema files are formatted;
-2. no drift: the migration history produces exactly the collected schema (replayed on a
-   throwaway database, so it works in wasm mode and needs no DATABASE_URL);
+2. no drift: the migration history produces exactly the collected schema (applied to a
+   throwaway database as `prisma.deploy` applies it, so it works in wasm mode, needs no
+   DATABASE_URL, and a history that cannot be deployed fails here, naming the migration);
 3. migration integrity against prisma/migrations/migrations.lock;
 4. destructive-change lint on the migrations that are not yet on the default branch.
 """
@@ -18,7 +19,7 @@ from ..collector import collect
 from ..config import Settings
 from ..errors import CheckFailed
 from . import destructive_lint, history_lock, migrations
-from .runner import Prisma
+from .runner import Prisma, PrismaFailed
 
 Say = Callable[[str], None]
 
@@ -127,19 +128,25 @@ def run_gate(settings: Settings, say: Say) -> None:
         say("ok   schema files are formatted")
     # 2. drift, on a throwaway database of the schema's provider
     backend = "sqlite" if prisma.provider == "sqlite" else "postgres"
-    with provisioned(backend, settings) as databases:
-        change = migrations.pending_change(prisma, databases.clone())
-    if change.empty:
-        say("ok   no drift: the migration history produces the collected schema")
+    try:
+        with provisioned(backend, settings) as databases:
+            change = migrations.pending_change(prisma, databases.clone())
+    except PrismaFailed as failure:
+        # The history is replayed the way `prisma.deploy` applies it: a migration that cannot
+        # be deployed fails here, named, with the database's error.
+        report.fail("drift", ["the migration history cannot be applied:", str(failure)])
     else:
-        report.fail(
-            "drift",
-            [
-                "the schema differs from the migration history; missing SQL:",
-                change.sql.strip(),
-                "run `invoke prisma.migrate --name <what-changed>`",
-            ],
-        )
+        if change.empty:
+            say("ok   no drift: the migration history produces the collected schema")
+        else:
+            report.fail(
+                "drift",
+                [
+                    "the schema differs from the migration history; missing SQL:",
+                    change.sql.strip(),
+                    "run `invoke prisma.migrate --name <what-changed>`",
+                ],
+            )
     # tenancy: tenant-scoped models keep their tenant column and an index led by it
     if settings.tenancy == "row":
         from ..tenancy.schema_check import tenancy_problems

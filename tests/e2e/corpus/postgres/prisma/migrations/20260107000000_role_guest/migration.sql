@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "public"."Role" ADD VALUE 'GUEST';
