@@ -171,3 +171,13 @@ def test_a_script_with_its_own_transaction_is_recognised() -> None:
     keywords = {k for k, _ in sqlite_statements("BEGIN; CREATE TABLE x (a); COMMIT;")}
     assert {"BEGIN", "COMMIT"} <= keywords
     assert sqlite_statements("-- only a comment\n;;") == []
+
+
+def test_a_shadow_replay_failure_is_named_too() -> None:
+    output = (
+        "Error: Migration `20260103000000_touch_trigger` failed to apply cleanly to the shadow "
+        'database. \nError:\nSQLITE_ERROR: near "SETT": syntax error\n'
+    )
+    assert failed_migration(output) == (
+        'migration 20260103000000_touch_trigger failed to apply: near "SETT": syntax error'
+    )

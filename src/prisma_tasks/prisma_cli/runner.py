@@ -45,9 +45,13 @@ _QUIET = {"CHECKPOINT_DISABLE": "1", "PRISMA_HIDE_UPDATE_MESSAGE": "1"}
 
 
 # How a failing migration is reported: wasm mode names it in the engine's span trace, native
-# Prisma in its P3018 / P3006 text.
-_FAILED_MIGRATION = re.compile(r'migration_name="(?P<a>[^"]+)"|Migration name: (?P<b>\S+)')
-_DATABASE_ERROR = re.compile(r"(?:Error querying the database|Database error): (?P<error>[^\n]+)")
+# Prisma in its P3018 text (deploy) or P3006 text (a shadow replay).
+_FAILED_MIGRATION = re.compile(
+    r'migration_name="(?P<a>[^"]+)"|Migration name: (?P<b>\S+)|Migration `(?P<c>[^`]+)` failed'
+)
+_DATABASE_ERROR = re.compile(
+    r"(?:Error querying the database|Database error|SQLITE_ERROR): *\n?(?P<error>[^\n]+)"
+)
 
 
 class PrismaFailed(PrismaTasksError):
@@ -65,7 +69,7 @@ def failed_migration(output: str) -> str | None:
         return None
     error = _DATABASE_ERROR.search(output)
     reason = error["error"].strip() if error else "see the output above"
-    return f"migration {name['a'] or name['b']} failed to apply: {reason}"
+    return f"migration {name['a'] or name['b'] or name['c']} failed to apply: {reason}"
 
 
 def placeholder_url(provider: str) -> str:
