@@ -8,6 +8,7 @@ schema, saved as prisma/migrations/<timestamp>_<name>/migration.sql and then dep
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import os
 import re
@@ -20,6 +21,7 @@ from ..errors import PrismaTasksError
 from .runner import Prisma, PrismaFailed
 
 LOCK_FILE = "migration_lock.toml"
+_OLD_STAGING_PREFIX = ".new-migration-"
 
 
 @dataclass(frozen=True)
@@ -129,13 +131,24 @@ def write_migration(prisma: Prisma, name: str, sql: str, now: _dt.datetime | Non
         stamp = str(int(existing[-1]) + 1)
     target = folder / f"{stamp}_{slug(name)}"
     folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".new-migration-", dir=folder))
+    for leftover in folder.glob(f"{_OLD_STAGING_PREFIX}*"):  # from a run killed before this fix
+        shutil.rmtree(leftover, ignore_errors=True)
+    # Staged in the state folder: Prisma takes every folder in prisma/migrations for a migration,
+    # so a run killed mid-write must leave nothing there.
+    staging_root = prisma.settings.state_path / "staging"
+    staging_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="new-migration-", dir=staging_root))
     try:
         (staging / "migration.sql").write_text(
             sql if sql.endswith("\n") else sql + "\n", encoding="utf-8"
         )
         staging.chmod(0o755)
-        os.rename(staging, target)
+        try:
+            os.rename(staging, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:  # a state_dir on another filesystem: copy instead
+                raise
+            shutil.move(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -9,6 +9,7 @@ from ..collector import collect
 from ..config import Settings
 from ..databases.urls import is_local_host, is_postgres, mask
 from ..errors import CheckFailed, PrismaTasksError
+from ..fsutil import held_exclusively
 from . import migrations
 from .runner import Prisma, datasource_provider
 
@@ -56,6 +57,14 @@ def target_url(settings: Settings, say: Say, environ: dict[str, str] | None = No
 
 
 def migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: Say) -> None:
+    """One `prisma.migrate` at a time per repository: a second one waits, then sees the first's
+    migration and writes none of its own."""
+    lock = prisma.settings.state_path / "migrate.lock"
+    with held_exclusively(lock, "`invoke prisma.migrate`", say):
+        _migrate(prisma, url, name, create_only, say)
+
+
+def _migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: Say) -> None:
     from . import shortcuts
 
     if shortcuts.known_clean(prisma):
