@@ -19,6 +19,7 @@ from . import collect_snapshot, linkfarm
 from .config import Settings
 from .discovery import SchemaSource, discover
 from .errors import CheckFailed, SchemaError, SchemaProblem
+from .fsutil import NotARegularFile, read_regular_file
 from .parse_cache import ParseCache, stat_key
 from .schema_reader import DEFINITION_KINDS, Block, ParsedSchema, parse_schema
 
@@ -186,7 +187,11 @@ def _cached_parse(settings: Settings, sources: list[SchemaSource]) -> dict[str, 
     ]:
         blocks = cache.get(relative, stat_key(full))
         if blocks is None:
-            blocks = parse_schema(Path(full).read_text(encoding="utf-8"), relative).blocks
+            problems: list[SchemaProblem] = []
+            text = _decode(Path(full), relative, problems)
+            if text is None:
+                raise SchemaError(problems)
+            blocks = parse_schema(text, relative).blocks
         parsed[relative] = ParsedSchema(relative, blocks)
     return parsed
 
@@ -293,16 +298,31 @@ def _read(
 
 def _decode(path: Path, relative: str, problems: list[SchemaProblem]) -> str | None:
     try:
-        return path.read_bytes().decode("utf-8")
+        data = read_regular_file(path)
+    except NotARegularFile as exc:
+        problems.append(
+            SchemaProblem(
+                relative,
+                None,
+                f"is {exc.kind}, not a regular file: collect never opens one; remove it or "
+                "rename it so that module_schemas does not match it",
+            )
+        )
+        return None
+    except OSError as exc:
+        problems.append(SchemaProblem(relative, None, f"cannot read: {exc.strerror or exc}"))
+        return None
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         problems.append(
             SchemaProblem(
-                relative, None, f"cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})"
+                relative,
+                data.count(b"\n", 0, exc.start) + 1,
+                f"cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})",
             )
         )
-    except OSError as exc:
-        problems.append(SchemaProblem(relative, None, f"cannot read: {exc.strerror or exc}"))
-    return None
+        return None
 
 
 def _base_rules(base: ParsedSchema) -> list[SchemaProblem]:

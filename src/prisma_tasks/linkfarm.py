@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from .fsutil import NotARegularFile, read_regular_file
+
 INCOMPLETE_MARKER = "__collect_in_progress__.prisma"
 _MARKER_TEXT = (
     "// prisma-tasks was interrupted while collecting module schemas into this folder.\n"
@@ -52,10 +54,10 @@ def _entry_is_right(path: str, entry: Entry, mode: str) -> bool:
     try:
         if mode == "symlink":
             return os.readlink(path) == entry.link_target
-        return (
-            not os.path.islink(path) and Path(path).read_bytes() == Path(entry.source).read_bytes()
+        return not os.path.islink(path) and read_regular_file(Path(path)) == read_regular_file(
+            Path(entry.source)
         )
-    except OSError:  # not a link (EINVAL), missing, unreadable: not right
+    except (OSError, NotARegularFile):  # not a link (EINVAL), missing, a FIFO: not right
         return False
 
 

@@ -161,7 +161,7 @@ def test_unreadable_file_is_named(tree) -> None:
     tree.module("a", "models.prisma", USER)
     (tree.root / "modules/a/schema/bad.prisma").write_bytes(b"model \xff {\n}\n")
     (problem,) = problems_of(tree)
-    assert problem.startswith("modules/a/schema/bad.prisma: cannot read: not UTF-8")
+    assert problem.startswith("modules/a/schema/bad.prisma:1: cannot read: not UTF-8")
 
 
 def test_broken_symlink_is_named(tree) -> None:
