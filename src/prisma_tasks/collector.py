@@ -13,10 +13,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import collect_snapshot, linkfarm
-from .config import Settings
+from .config import Settings, check_collected_dir
 from .discovery import SchemaSource, discover
 from .errors import CheckFailed, SchemaError, SchemaProblem
 from .fsutil import NotARegularFile, read_regular_file
@@ -96,6 +96,7 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     """Validate and collect; with check=True write nothing and raise CheckFailed when stale."""
     started = time.perf_counter()
     mode = mode or settings.link_mode
+    check_collected_dir(settings)
     unchanged = collect_snapshot.unchanged_sources(settings, mode)
     if unchanged is not None:
         result = CollectResult(
@@ -124,14 +125,15 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     # One writer at a time (prisma.watch beside prisma.migrate, xdist workers building
     # templates): plan and apply under a lock, so each sees what the other wrote.
     with linkfarm.writer_lock(settings.state_path):
-        changes = linkfarm.plan_changes(folder, entries, mode)
+        manifest = linkfarm.Manifest(settings.state_path, folder)
+        changes = _planned_changes(settings, entries, mode, manifest)
         if changes.any and mode == "symlink" and not linkfarm.symlinks_supported(folder):
             if not check:
                 notices.append(f"{folder}: the filesystem refuses symlinks, writing copies")
             mode = "copy"  # what collect writes here, so also what --check compares with
-            changes = linkfarm.plan_changes(folder, entries, mode)
+            changes = _planned_changes(settings, entries, mode, manifest)
         if not check:
-            linkfarm.apply_changes(folder, entries, mode, changes)
+            linkfarm.apply_changes(folder, entries, mode, changes, manifest)
         if not changes.any or not check:
             snapshot = collect_snapshot.take(settings, mode, folders_read, sources)
             collect_snapshot.save(settings, snapshot)
@@ -153,9 +155,32 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     return result
 
 
+def _planned_changes(
+    settings: Settings, entries: list[linkfarm.Entry], mode: str, manifest: linkfarm.Manifest
+) -> linkfarm.Changes:
+    """What collect would change; SchemaError if the folder holds what it did not write.
+
+    A foreign file is an error rather than left alone: Prisma would merge it into the schema
+    while collect reported success, and it is never collect's to delete.
+    """
+    folder = PurePosixPath(settings.collected_dir)
+    try:
+        changes = linkfarm.plan_changes(settings.collected_path, entries, mode, manifest.names)
+    except OSError as exc:
+        raise SchemaError(
+            [SchemaProblem(str(folder), None, f"cannot read it: {exc.strerror or exc}")]
+        ) from exc
+    if changes.foreign:
+        raise SchemaError(
+            [SchemaProblem(str(folder / f.name), None, f.what) for f in changes.foreign]
+        )
+    return changes
+
+
 def _collected_dir_problems(settings: Settings, sources: list[SchemaSource]) -> list[SchemaProblem]:
-    """The collected folder is owned by collect (stale .prisma files in it are deleted), so it
-    must be a folder of its own: not the schema folder or above it, holding no file people own.
+    """The collected folder is owned by collect (it replaces and removes the entries it wrote
+    there), so it must be a folder of its own: not the schema folder or above it, holding no
+    file people own.
     """
     folder = settings.collected_path.resolve()
     schema_folder = settings.schema_folder.resolve()
@@ -171,8 +196,8 @@ def _collected_dir_problems(settings: Settings, sources: list[SchemaSource]) -> 
         SchemaProblem(
             where,
             None,
-            f"collected_dir = {settings.collected_dir!r} {reason}: collect deletes .prisma "
-            "files there that no module produces; use a folder of its own (default prisma/schemas)",
+            f"collected_dir = {settings.collected_dir!r} {reason}: collect owns the folder it "
+            "collects into; use a folder of its own (default prisma/schemas)",
         )
     ]
 

@@ -65,3 +65,14 @@ def read_regular_file(path: Path) -> bytes:
         if kind is not None:
             raise NotARegularFile(path, kind)
         return handle.read()
+
+
+FAULT_VARIABLE = "PRISMA_TASKS_FAULT"
+FAULT_EXIT_CODE = 86
+
+
+def fault_point(name: str) -> None:
+    """A crash-test hook: with PRISMA_TASKS_FAULT=<name> (several: comma-separated) the process
+    ends here at once, as if killed: no cleanup, no `finally`, no buffers flushed."""
+    if name in os.environ.get(FAULT_VARIABLE, "").split(","):
+        os._exit(FAULT_EXIT_CODE)
