@@ -72,6 +72,10 @@ class CollectResult:
         lines += [f"missing  {n} (from {by_name[n].relative})" for n in self.changes.added]
         lines += [f"outdated {n} (from {by_name[n].relative})" for n in self.changes.replaced]
         lines += [f"stale    {n} (no module file produces it)" for n in self.changes.removed]
+        lines += [
+            f"leftover ../{name}/ (a killed collect's staging folder, which Prisma reads)"
+            for name in self.changes.old_staging
+        ]
         if self.changes.incomplete_marker:
             lines.append(
                 f"marker   {linkfarm.INCOMPLETE_MARKER} (an earlier collect was interrupted)"
@@ -133,7 +137,12 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
             mode = "copy"  # what collect writes here, so also what --check compares with
             changes = _planned_changes(settings, entries, mode, manifest)
         if not check:
-            linkfarm.apply_changes(folder, entries, mode, changes, manifest)
+            staging = None
+            if changes.any and not folder.exists():
+                staging = linkfarm.staging_folder_for(
+                    settings.state_path, folder, settings.schema_folder
+                )
+            linkfarm.apply_changes(folder, entries, mode, changes, manifest, staging)
         if not changes.any or not check:
             snapshot = collect_snapshot.take(settings, mode, folders_read, sources)
             collect_snapshot.save(settings, snapshot)

@@ -1,10 +1,18 @@
 """Write the collected folder: incremental, atomic as far as Prisma can tell, and only ever
 touching what collect itself wrote.
 
-- A missing folder is built beside it and renamed into place in one step.
-- An existing folder is updated entry by entry, each entry replaced atomically, and while that
-  happens a marker file that Prisma cannot parse sits in the folder: a crash midway leaves a
-  folder Prisma refuses (with the marker's message), never a half-collected one it accepts.
+Prisma's `--schema prisma` reads every `*.prisma` file below `prisma/`, recursively,
+following symlinks and including hidden folders. So:
+
+- A missing folder is built in the state folder (`.prisma-tasks/collect-staging/`, outside
+  what Prisma reads) and renamed into place in one step. A run killed before the rename
+  leaves its staging folder where Prisma never looks; the next run removes it. Where the
+  state folder cannot be used (inside the schema folder, or on another filesystem, where a
+  rename cannot move a folder), the folder is created and filled in place under the marker.
+- An existing folder is updated entry by entry, each entry written under a name that does not
+  end in `.prisma` and renamed over its final name, and while that happens a marker file that
+  Prisma cannot parse sits in the folder: a crash midway leaves a folder Prisma refuses (with
+  the marker's message), never a half-collected one it accepts.
 - Entries that are already right are not touched; a run with nothing to change writes nothing.
 - A manifest in the state folder records which names collect wrote. Only those are replaced or
   removed; any other entry Prisma would read is reported as foreign, never deleted. It is
@@ -39,6 +47,7 @@ _MARKER_TEXT = (
 _SYMLINK_REFUSED = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EACCES}
 MANIFEST = "collect-manifest.json"
 _MANIFEST_FORMAT = 1
+STAGING = "collect-staging"
 # `.<name>.tmp-<pid>`: where an entry is written before it is renamed over its final name.
 _ENTRY_STAGING = re.compile(r"\.(?P<name>.+\.prisma)\.tmp-\d+")
 
@@ -63,12 +72,16 @@ class Changes:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     incomplete_marker: bool = False
+    # Staging folders an older prisma-tasks left beside the collected folder, where Prisma
+    # reads them (it built the folder there, then renamed it).
+    old_staging: list[str] = field(default_factory=list)
     foreign: list[Foreign] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)  # entry staging files of a killed run
 
     @property
     def any(self) -> bool:
-        return bool(self.added or self.replaced or self.removed or self.incomplete_marker)
+        changed = self.added or self.replaced or self.removed or self.old_staging
+        return bool(changed or self.incomplete_marker)
 
 
 class Manifest:
@@ -140,7 +153,7 @@ def plan_changes(
     An entry is collect's when it is owned, or when it is exactly what collect would write
     (a folder collected before the manifest existed, or a state folder that was removed).
     """
-    changes = Changes()
+    changes = Changes(old_staging=_old_staging_folders(folder))
     wanted = {entry.name: entry for entry in entries}
     listing = sorted(os.listdir(folder)) if folder.is_dir() else []
     present = {name for name in listing if name.endswith(".prisma")}
@@ -215,6 +228,32 @@ def _not_ours(owned: bool) -> str:
     )
 
 
+def _old_staging_folders(folder: Path) -> list[str]:
+    """Hidden `.<folder>.tmp-XXXXXXXX` folders beside the collected folder, holding nothing but
+    .prisma entries: what older versions built there and left when killed before the rename.
+    """
+    pattern = re.compile(rf"\.{re.escape(folder.name)}\.tmp-[a-z0-9_]{{8}}")
+    try:
+        names = os.listdir(folder.parent)
+    except OSError:
+        return []
+    found = []
+    for name in sorted(names):
+        path = os.path.join(folder.parent, name)
+        if pattern.fullmatch(name) and not os.path.islink(path) and _only_entries(path):
+            found.append(name)
+    return found
+
+
+def _only_entries(path: str) -> bool:
+    """Whether `path` is a folder of nothing but .prisma symlinks and files."""
+    try:
+        inside = os.listdir(path)
+    except OSError:  # not a folder, or not ours to look into
+        return False
+    return all(n.endswith(".prisma") and _written_kind(os.path.join(path, n)) for n in inside)
+
+
 @contextmanager
 def writer_lock(state_folder: Path) -> Iterator[None]:
     """An exclusive lock for the write phase of a collect (released when the process dies)."""
@@ -242,6 +281,28 @@ def symlinks_supported(folder: Path) -> bool:
     return True
 
 
+def staging_folder_for(state_folder: Path, folder: Path, schema_folder: Path) -> Path | None:
+    """Where a missing collected folder may be built before it is renamed into place: in the
+    state folder, unless Prisma reads that (it is inside the schema folder) or a rename cannot
+    move a folder from there (another filesystem). None: build in place, under the marker.
+    """
+    staging = state_folder / STAGING
+    if staging.resolve().is_relative_to(schema_folder.resolve()):
+        return None
+    staging.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    if os.stat(staging).st_dev != os.stat(folder.parent).st_dev:
+        return None
+    return staging
+
+
+def remove_staging_leftovers(staging_root: Path) -> None:
+    """Staging folders of runs killed before their rename (call under the writer lock)."""
+    for leftover in staging_root.iterdir():
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
+
+
 def _write_entry(folder: Path, entry: Entry, mode: str) -> None:
     final = folder / entry.name
     # Not ending in .prisma: Prisma does not read it if the run dies before the rename.
@@ -253,7 +314,7 @@ def _write_entry(folder: Path, entry: Entry, mode: str) -> None:
 
 def _place(entry: Entry, mode: str, path: Path) -> None:
     if mode == "symlink":
-        # Relative to the final folder, which sits at the same depth as the staging one.
+        # Relative to the final folder; a folder built elsewhere is renamed there as it is.
         os.symlink(entry.link_target, path)
     else:
         shutil.copyfile(entry.source, path)
@@ -265,6 +326,7 @@ def apply_changes(
     mode: str,
     changes: Changes,
     manifest: Manifest,
+    staging_root: Path | None = None,
 ) -> None:
     """Make `folder` hold exactly `entries`; refuses if anything in it is foreign."""
     if changes.foreign:  # the caller reports them; writing anything now would be wrong
@@ -275,8 +337,10 @@ def apply_changes(
             manifest.save(wanted)  # entries found right but not yet recorded
         return
     manifest.save(manifest.names | wanted | {INCOMPLETE_MARKER})
+    for name in changes.old_staging:
+        shutil.rmtree(folder.parent / name)
     if not folder.exists():
-        _build_fresh(folder, entries, mode)
+        _build_fresh(folder, entries, mode, staging_root)
     else:
         _update_in_place(folder, entries, mode, changes)
     fault_point("collect:before-manifest")
@@ -298,13 +362,19 @@ def _update_in_place(folder: Path, entries: list[Entry], mode: str, changes: Cha
     marker.unlink(missing_ok=True)
 
 
-def _build_fresh(folder: Path, entries: list[Entry], mode: str) -> None:
+def _build_fresh(folder: Path, entries: list[Entry], mode: str, staging_root: Path | None) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    if staging_root is None:
+        folder.mkdir()
+        _update_in_place(folder, entries, mode, Changes(added=[e.name for e in entries]))
+        return
+    remove_staging_leftovers(staging_root)
+    staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=staging_root))
     try:
         staging.chmod(0o755)  # mkdtemp makes it 0700; the folder is an ordinary project folder
         for entry in entries:
             _place(entry, mode, staging / entry.name)
+        fault_point("collect:after-stage")
         os.rename(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
