@@ -4,12 +4,16 @@ regular files. Each is an error naming the path (exit 2), and nothing is written
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
@@ -122,3 +126,35 @@ def test_invalid_utf8_is_named_with_its_line(tree) -> None:
     (tree.root / "modules/a/schema/bad.prisma").write_bytes(b"model A {\n  id Int @\xff\n}\n")
     (problem,) = problems_of(tree)
     assert problem.startswith("modules/a/schema/bad.prisma:2: cannot read: not UTF-8 text")
+
+
+FUZZ_PIECES = st.sampled_from(
+    [
+        *(b"model A {", b"enum E {", b"{", b"}", b"\n", b'"', b"//", b"/*", b"*/"),
+        *(b"\xff", b"\xc3", b"\x00", b"  id Int @id\n", b"@@index([id])"),
+        b'datasource d {\n  provider = "x"\n}\n',
+    ]
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=timedelta(seconds=10),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(content=st.lists(FUZZ_PIECES, max_size=30).map(b"".join))
+def test_a_fuzzed_schema_file_is_accepted_or_named_with_its_line(tree, content) -> None:
+    shutil.rmtree(tree.root / ".prisma-tasks", ignore_errors=True)  # no parse cache between runs
+    tree.module("a", "models.prisma", USER)
+    fuzzed = tree.root / "modules/b/schema/fuzz.prisma"
+    fuzzed.parent.mkdir(parents=True, exist_ok=True)
+    fuzzed.write_bytes(content)
+    try:
+        run(tree)
+    except SchemaError as error:
+        for problem in error.problems:
+            assert problem.path in (
+                "modules/b/schema/fuzz.prisma",
+                "modules/a/schema/models.prisma",
+            )
+            assert problem.line is not None and problem.line >= 1, problem
