@@ -54,13 +54,19 @@ def tree(tmp_path: Path) -> Tree:
 
 
 def reference_settings_in(tmp_path: Path):
-    """This repository's own settings, collecting into tmp_path (the repository is not written)."""
-    import dataclasses
+    """This repository's own settings and modules, in a copy under tmp_path: collect writes only
+    inside the repository it collects, and this one is not to be written by tests."""
+    import shutil
 
     from prisma_tasks.config import load_settings
 
-    return dataclasses.replace(
-        load_settings(Path(__file__).resolve().parents[1], environ={}),
-        collected_dir=str(tmp_path / "schemas"),
-        state_dir=str(tmp_path / "state"),
+    repository = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "reference"
+    copy.mkdir()
+    shutil.copy(repository / "pyproject.toml", copy / "pyproject.toml")
+    (copy / "prisma").mkdir()
+    shutil.copy(repository / "prisma/base.prisma", copy / "prisma/base.prisma")
+    shutil.copytree(
+        repository / "modules", copy / "modules", ignore=shutil.ignore_patterns("__pycache__")
     )
+    return load_settings(copy, environ={})

@@ -25,7 +25,7 @@ from .discovery import SchemaSource
 from .fsutil import write_atomically
 from .parse_cache import StatKey, stat_key
 
-_FORMAT = 1
+_FORMAT = 2  # 2: a full run also removes staging folders older versions left behind
 RACY_NS = 1_000_000_000
 
 

@@ -13,12 +13,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import collect_snapshot, linkfarm
-from .config import Settings
+from .config import Settings, check_collected_dir
 from .discovery import SchemaSource, discover
 from .errors import CheckFailed, SchemaError, SchemaProblem
+from .fsutil import NotARegularFile, read_regular_file
 from .parse_cache import ParseCache, stat_key
 from .schema_reader import DEFINITION_KINDS, Block, ParsedSchema, parse_schema
 
@@ -71,6 +72,10 @@ class CollectResult:
         lines += [f"missing  {n} (from {by_name[n].relative})" for n in self.changes.added]
         lines += [f"outdated {n} (from {by_name[n].relative})" for n in self.changes.replaced]
         lines += [f"stale    {n} (no module file produces it)" for n in self.changes.removed]
+        lines += [
+            f"leftover ../{name}/ (a killed collect's staging folder, which Prisma reads)"
+            for name in self.changes.old_staging
+        ]
         if self.changes.incomplete_marker:
             lines.append(
                 f"marker   {linkfarm.INCOMPLETE_MARKER} (an earlier collect was interrupted)"
@@ -95,6 +100,7 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     """Validate and collect; with check=True write nothing and raise CheckFailed when stale."""
     started = time.perf_counter()
     mode = mode or settings.link_mode
+    check_collected_dir(settings)
     unchanged = collect_snapshot.unchanged_sources(settings, mode)
     if unchanged is not None:
         result = CollectResult(
@@ -123,14 +129,20 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     # One writer at a time (prisma.watch beside prisma.migrate, xdist workers building
     # templates): plan and apply under a lock, so each sees what the other wrote.
     with linkfarm.writer_lock(settings.state_path):
-        changes = linkfarm.plan_changes(folder, entries, mode)
+        manifest = linkfarm.Manifest(settings.state_path, folder)
+        changes = _planned_changes(settings, entries, mode, manifest)
         if changes.any and mode == "symlink" and not linkfarm.symlinks_supported(folder):
             if not check:
                 notices.append(f"{folder}: the filesystem refuses symlinks, writing copies")
             mode = "copy"  # what collect writes here, so also what --check compares with
-            changes = linkfarm.plan_changes(folder, entries, mode)
+            changes = _planned_changes(settings, entries, mode, manifest)
         if not check:
-            linkfarm.apply_changes(folder, entries, mode, changes)
+            staging = None
+            if changes.any and not folder.exists():
+                staging = linkfarm.staging_folder_for(
+                    settings.state_path, folder, settings.schema_folder
+                )
+            linkfarm.apply_changes(folder, entries, mode, changes, manifest, staging)
         if not changes.any or not check:
             snapshot = collect_snapshot.take(settings, mode, folders_read, sources)
             collect_snapshot.save(settings, snapshot)
@@ -152,9 +164,32 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     return result
 
 
+def _planned_changes(
+    settings: Settings, entries: list[linkfarm.Entry], mode: str, manifest: linkfarm.Manifest
+) -> linkfarm.Changes:
+    """What collect would change; SchemaError if the folder holds what it did not write.
+
+    A foreign file is an error rather than left alone: Prisma would merge it into the schema
+    while collect reported success, and it is never collect's to delete.
+    """
+    folder = PurePosixPath(settings.collected_dir)
+    try:
+        changes = linkfarm.plan_changes(settings.collected_path, entries, mode, manifest.names)
+    except OSError as exc:
+        raise SchemaError(
+            [SchemaProblem(str(folder), None, f"cannot read it: {exc.strerror or exc}")]
+        ) from exc
+    if changes.foreign:
+        raise SchemaError(
+            [SchemaProblem(str(folder / f.name), None, f.what) for f in changes.foreign]
+        )
+    return changes
+
+
 def _collected_dir_problems(settings: Settings, sources: list[SchemaSource]) -> list[SchemaProblem]:
-    """The collected folder is owned by collect (stale .prisma files in it are deleted), so it
-    must be a folder of its own: not the schema folder or above it, holding no file people own.
+    """The collected folder is owned by collect (it replaces and removes the entries it wrote
+    there), so it must be a folder of its own: not the schema folder or above it, holding no
+    file people own.
     """
     folder = settings.collected_path.resolve()
     schema_folder = settings.schema_folder.resolve()
@@ -170,8 +205,8 @@ def _collected_dir_problems(settings: Settings, sources: list[SchemaSource]) -> 
         SchemaProblem(
             where,
             None,
-            f"collected_dir = {settings.collected_dir!r} {reason}: collect deletes .prisma "
-            "files there that no module produces; use a folder of its own (default prisma/schemas)",
+            f"collected_dir = {settings.collected_dir!r} {reason}: collect owns the folder it "
+            "collects into; use a folder of its own (default prisma/schemas)",
         )
     ]
 
@@ -186,7 +221,11 @@ def _cached_parse(settings: Settings, sources: list[SchemaSource]) -> dict[str, 
     ]:
         blocks = cache.get(relative, stat_key(full))
         if blocks is None:
-            blocks = parse_schema(Path(full).read_text(encoding="utf-8"), relative).blocks
+            problems: list[SchemaProblem] = []
+            text = _decode(Path(full), relative, problems)
+            if text is None:
+                raise SchemaError(problems)
+            blocks = parse_schema(text, relative).blocks
         parsed[relative] = ParsedSchema(relative, blocks)
     return parsed
 
@@ -293,16 +332,31 @@ def _read(
 
 def _decode(path: Path, relative: str, problems: list[SchemaProblem]) -> str | None:
     try:
-        return path.read_bytes().decode("utf-8")
+        data = read_regular_file(path)
+    except NotARegularFile as exc:
+        problems.append(
+            SchemaProblem(
+                relative,
+                None,
+                f"is {exc.kind}, not a regular file: collect never opens one; remove it or "
+                "rename it so that module_schemas does not match it",
+            )
+        )
+        return None
+    except OSError as exc:
+        problems.append(SchemaProblem(relative, None, f"cannot read: {exc.strerror or exc}"))
+        return None
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         problems.append(
             SchemaProblem(
-                relative, None, f"cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})"
+                relative,
+                data.count(b"\n", 0, exc.start) + 1,
+                f"cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})",
             )
         )
-    except OSError as exc:
-        problems.append(SchemaProblem(relative, None, f"cannot read: {exc.strerror or exc}"))
-    return None
+        return None
 
 
 def _base_rules(base: ParsedSchema) -> list[SchemaProblem]:

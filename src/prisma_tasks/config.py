@@ -189,3 +189,37 @@ def _from_env(key: str, variable: str, raw: str) -> Any:
     if allowed is not None and raw not in allowed:
         raise ConfigError(f"environment {variable}={raw!r} is not one of {', '.join(allowed)}")
     return raw
+
+
+def check_collected_dir(settings: Settings) -> None:
+    """ConfigError unless collected_dir is a real folder (or not there yet) inside the
+    repository, with no symlink on the way: collect owns that folder and writes into it.
+    """
+    root = Path(os.path.normpath(settings.root))
+    folder = Path(os.path.normpath(settings.collected_path))
+    reason = None
+    if not folder.is_relative_to(root):
+        reason = f"is outside the repository ({root})"
+    else:
+        reason = _symlink_on_the_way(root, folder)
+        if reason is None and folder.exists() and not folder.is_dir():
+            reason = "is not a folder"
+    if reason is not None:
+        where = settings.source or settings.root / "pyproject.toml"
+        raise ConfigError(
+            f"{where}: [{TABLE}] collected_dir = {settings.collected_dir!r} {reason}; collect "
+            "writes and removes files there, so it must be a real folder inside the repository "
+            "(default prisma/schemas)"
+        )
+
+
+def _symlink_on_the_way(root: Path, folder: Path) -> str | None:
+    path = root
+    for part in folder.relative_to(root).parts:
+        path = path / part
+        if path.is_symlink():
+            what = "is" if path == folder else f"passes through {path.relative_to(root)}, which is"
+            return f"{what} a symlink (to {os.readlink(path)})"
+        if not path.exists():
+            return None
+    return None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from .errors import ConfigError
+from .errors import ConfigError, SchemaError, SchemaProblem
 
 SEPARATOR = "__"
 
@@ -70,14 +70,16 @@ def discover(
 
     Like pathlib's glob, `**` does not descend into symlinked folders (no loops), and like the
     shell, wildcards do not match names that start with a dot (editor lock and swap files).
+    Unlike either, a folder that cannot be listed is an error (SchemaError naming it), not an
+    empty folder: its module would silently drop out of the schema.
     `folders_read` collects every folder whose listing the outcome depends on.
     """
     found: dict[str, SchemaSource] = {}
-    seen = set() if folders_read is None else folders_read
+    walk = _Walk(str(root), set() if folders_read is None else folders_read, [])
     for pattern in patterns:
         shape = glob_shape(pattern)
         segments = PurePosixPath(pattern).parts
-        for relative, via_symlink in _match(str(root), "", segments, False, seen):
+        for relative, via_symlink in _match(walk, str(root), "", segments, False):
             if relative in found:
                 continue
             parts = relative.split("/")
@@ -91,15 +93,38 @@ def discover(
                 via_symlink,
                 "/".join(parts[: shape.module_index + 1]),
             )
+    if walk.unreadable:
+        raise SchemaError(walk.unreadable)
     return sorted(found.values(), key=lambda source: source.relative)
 
 
+@dataclass
+class _Walk:
+    root: str
+    seen: set[str]  # folders whose listing (or one entry's existence) was looked at
+    unreadable: list[SchemaProblem]
+
+    def refused(self, path: str, error: OSError, what: str = "list this folder") -> None:
+        """Record a folder or entry the system would not show; "not there" is no error."""
+        if isinstance(error, (FileNotFoundError, NotADirectoryError)):
+            return
+        relative = os.path.relpath(path, self.root)
+        self.unreadable.append(
+            SchemaProblem(
+                relative,
+                None,
+                f"cannot {what} ({error.strerror or error}): module_schemas matches below it, "
+                "and its schema files must not silently drop out",
+            )
+        )
+
+
 def _match(
+    walk: _Walk,
     folder: str,
     prefix: str,
     segments: tuple[str, ...],
     via_symlink: bool,
-    seen: set[str],
     entries: list[os.DirEntry[str]] | None = None,
 ) -> Iterator[tuple[str, bool]]:
     """Yield (relative path, whether a symlink lies on the way) for paths matching segments.
@@ -109,52 +134,54 @@ def _match(
     """
     segment, rest = segments[0], segments[1:]
     if segment == "**":
-        entries = _entries(folder, seen)
-        yield from _match(folder, prefix, rest, via_symlink, seen, entries)
+        entries = _entries(walk, folder)
+        yield from _match(walk, folder, prefix, rest, via_symlink, entries)
         for entry in entries:
             if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
                 yield from _match(
-                    entry.path, prefix + entry.name + "/", segments, via_symlink, seen
+                    walk, entry.path, prefix + entry.name + "/", segments, via_symlink
                 )
         return
-    for name, full, is_link, is_dir in _candidates(folder, segment, entries, seen):
+    for name, full, is_link, is_dir in _candidates(walk, folder, segment, entries):
         path = prefix + name
         if rest:
             if is_dir:
-                yield from _match(full, path + "/", rest, via_symlink or is_link, seen)
+                yield from _match(walk, full, path + "/", rest, via_symlink or is_link)
         elif not is_dir:
             yield path, via_symlink or is_link
 
 
 def _candidates(
-    folder: str, segment: str, entries: list[os.DirEntry[str]] | None, seen: set[str]
+    walk: _Walk, folder: str, segment: str, entries: list[os.DirEntry[str]] | None
 ) -> Iterator[tuple[str, str, bool, bool]]:
     if entries is None and not any(char in segment for char in "*?["):
-        seen.add(folder)  # whether `segment` exists is part of this folder's listing
+        walk.seen.add(folder)  # whether `segment` exists is part of this folder's listing
         full = os.path.join(folder, segment)
         try:
             mode = os.lstat(full).st_mode
-        except OSError:
+        except OSError as error:
+            walk.refused(full, error, "look this path up")
             return
         is_link = stat.S_ISLNK(mode)
         yield segment, full, is_link, stat.S_ISDIR(mode) or (is_link and os.path.isdir(full))
         return
     hidden_ok = segment.startswith(".")
-    for entry in _entries(folder, seen) if entries is None else entries:
+    for entry in _entries(walk, folder) if entries is None else entries:
         if (hidden_ok or not entry.name.startswith(".")) and fnmatch.fnmatchcase(
             entry.name, segment
         ):
             try:
                 is_dir = entry.is_dir()
             except OSError:
-                is_dir = False
+                is_dir = False  # read as a file, where the error is reported with its path
             yield entry.name, entry.path, entry.is_symlink(), is_dir
 
 
-def _entries(folder: str, seen: set[str]) -> list[os.DirEntry[str]]:
-    seen.add(folder)
+def _entries(walk: _Walk, folder: str) -> list[os.DirEntry[str]]:
+    walk.seen.add(folder)
     try:
         with os.scandir(folder) as iterator:
             return list(iterator)
-    except OSError:
+    except OSError as error:
+        walk.refused(folder, error)
         return []

@@ -1,9 +1,11 @@
-"""Writing files so that a reader never sees half of one."""
+"""Files written so that a reader never sees half of one, and read without ever blocking on
+a path that is not a regular file."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,3 +51,58 @@ def held_exclusively(lock_file: Path, what: str, say: Callable[[str], None]) -> 
         finally:
             handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class NotARegularFile(Exception):
+    """A path that must be a regular file is something else (a FIFO, a device, a folder)."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        super().__init__(f"{path} is {kind}, not a regular file")
+        self.path = path
+        self.kind = kind
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def kind_of(mode: int) -> str | None:
+    """What a non-regular file is ("a FIFO", ...), or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "a special file")
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular file (following symlinks); NotARegularFile for anything else.
+
+    Opening a FIFO blocks until a writer comes, and a device may never end: the type is
+    checked before opening, O_NONBLOCK keeps the open itself from blocking if the path was
+    swapped in between, and the opened file is checked again.
+    """
+    kind = kind_of(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotARegularFile(path, kind)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    descriptor = os.open(path, flags)
+    with os.fdopen(descriptor, "rb") as handle:
+        kind = kind_of(os.fstat(descriptor).st_mode)
+        if kind is not None:
+            raise NotARegularFile(path, kind)
+        return handle.read()
+
+
+FAULT_VARIABLE = "PRISMA_TASKS_FAULT"
+FAULT_EXIT_CODE = 86
+
+
+def fault_point(name: str) -> None:
+    """A crash-test hook: with PRISMA_TASKS_FAULT=<name> (several: comma-separated) the process
+    ends here at once, as if killed: no cleanup, no `finally`, no buffers flushed."""
+    if name in os.environ.get(FAULT_VARIABLE, "").split(","):
+        os._exit(FAULT_EXIT_CODE)

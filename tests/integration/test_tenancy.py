@@ -41,6 +41,7 @@ from prisma_tasks.tenancy import (
     tenant_transaction,
 )
 from prisma_tasks.tenancy.schemas import TenantSchemas, tenant_url
+from tests.conftest import reference_settings_in
 
 from .data_support import connect
 
@@ -102,13 +103,9 @@ def app(app_role: tuple[str, str]) -> Iterator[SeedConnection]:
 
 
 @pytest.fixture
-def rls_sql(prisma_tasks_settings: Settings, tmp_path: Path) -> str:
-    """`invoke tenant.rls` for this repository (collected into tmp_path, the repo untouched)."""
-    settings = dataclasses.replace(
-        prisma_tasks_settings,
-        collected_dir=str(tmp_path / "schemas"),
-        state_dir=str(tmp_path / "state"),
-    )
+def rls_sql(tmp_path: Path) -> str:
+    """`invoke tenant.rls` for this repository (collected in a copy, the repo untouched)."""
+    settings = reference_settings_in(tmp_path)
     return generate_rls(settings, collect(settings))
 
 

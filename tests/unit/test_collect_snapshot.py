@@ -11,6 +11,7 @@ import prisma_tasks.collector as collector
 from prisma_tasks import collect_snapshot
 from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
+from prisma_tasks.errors import SchemaError
 
 USER = "model User {\n  id Int @id\n}\n"
 
@@ -57,7 +58,7 @@ def test_unchanged_repository_skips_discovery_and_still_answers(settled, monkeyp
         "new file in a schema folder",
         "new module",
         "edited file",
-        "stale file in the collected folder",
+        "foreign file in the collected folder",
         "edited base.prisma",
         "removed link",
     ],
@@ -72,7 +73,7 @@ def test_every_kind_of_change_takes_the_full_path(settled, monkeypatch, change) 
         path = root / "modules/orders/schema/models.prisma"
         path.write_text("model Order {\n  id Int @id\n  n Int\n}\n")
         touch_later(path)
-    elif change == "stale file in the collected folder":
+    elif change == "foreign file in the collected folder":
         (root / "prisma/schemas/zombie.prisma").write_text(USER)
     elif change == "edited base.prisma":
         base = root / "prisma/base.prisma"
@@ -83,7 +84,11 @@ def test_every_kind_of_change_takes_the_full_path(settled, monkeypatch, change) 
     calls = []
     real = collector.discover
     monkeypatch.setattr(collector, "discover", lambda *a, **k: calls.append(1) or real(*a, **k))
-    run(settled)
+    if change == "foreign file in the collected folder":
+        with pytest.raises(SchemaError, match=r"zombie\.prisma: was not written by"):
+            run(settled)
+    else:
+        run(settled)
     assert calls == [1], f"{change}: the snapshot was trusted"
 
 

@@ -3,10 +3,11 @@ from pathlib import Path
 
 import pytest
 
+from prisma_tasks import linkfarm
 from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
 from prisma_tasks.errors import CheckFailed, ConfigError, SchemaError
-from prisma_tasks.linkfarm import INCOMPLETE_MARKER, Entry, apply_changes, plan_changes
+from prisma_tasks.linkfarm import INCOMPLETE_MARKER, Entry, Manifest, apply_changes, plan_changes
 
 USER = "model User {\n  id Int @id\n}\n"
 ORDER = (
@@ -104,10 +105,12 @@ def test_check_passes_on_a_current_folder_and_fails_listing_differences(tree) ->
     assert not (tree.root / "prisma/schemas").exists()
     run(tree)
     assert run(tree, check=True).changes.any is False
-    tree.write("prisma/schemas/zombie.prisma", "model Z {\n id Int @id\n}\n")
-    with pytest.raises(CheckFailed, match=r"stale    zombie.prisma"):
+    tree.module("b", "old.prisma", "model Old {\n  id Int @id\n}\n")
+    run(tree)
+    (tree.root / "modules/b/schema/old.prisma").unlink()
+    with pytest.raises(CheckFailed, match=r"stale    b__old.prisma"):
         run(tree, check=True)
-    assert (tree.root / "prisma/schemas/zombie.prisma").exists()
+    assert (tree.root / "prisma/schemas/b__old.prisma").is_symlink()
 
 
 def test_check_exit_code_is_one(tree) -> None:
@@ -161,7 +164,7 @@ def test_unreadable_file_is_named(tree) -> None:
     tree.module("a", "models.prisma", USER)
     (tree.root / "modules/a/schema/bad.prisma").write_bytes(b"model \xff {\n}\n")
     (problem,) = problems_of(tree)
-    assert problem.startswith("modules/a/schema/bad.prisma: cannot read: not UTF-8")
+    assert problem.startswith("modules/a/schema/bad.prisma:1: cannot read: not UTF-8")
 
 
 def test_broken_symlink_is_named(tree) -> None:
@@ -227,19 +230,16 @@ def test_interrupted_update_leaves_a_marker_prisma_refuses(tree, monkeypatch) ->
         )
         for m in "abc"
     ]
-    changes = plan_changes(folder, entries, "symlink")
-    calls = {"n": 0}
-    real_replace = os.replace
+    manifest = Manifest(tree.root / ".prisma-tasks", folder)
+    changes = plan_changes(folder, entries, "symlink", manifest.names)
 
-    def crash_on_second(src, dst):
-        calls["n"] += 1
-        if calls["n"] == 2:
+    def interrupt_after_an_entry(name: str) -> None:
+        if name == "collect:after-entry":
             raise KeyboardInterrupt
-        real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", crash_on_second)
+    monkeypatch.setattr(linkfarm, "fault_point", interrupt_after_an_entry)
     with pytest.raises(KeyboardInterrupt):
-        apply_changes(folder, entries, "symlink", changes)
+        apply_changes(folder, entries, "symlink", changes, manifest)
     monkeypatch.undo()
     marker = folder / INCOMPLETE_MARKER
     assert marker.exists() and "invoke prisma.collect" in marker.read_text()

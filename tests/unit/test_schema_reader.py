@@ -71,3 +71,19 @@ def test_garbage_at_top_level_is_reported() -> None:
 def test_unknown_block_keyword_is_reported() -> None:
     parsed = parse_schema("modle A {\n id Int @id\n}\n", "x.prisma")
     assert "unknown block keyword 'modle'" in str(parsed.problems[0])
+
+
+def test_block_index_arguments_are_dropped_at_any_depth() -> None:
+    text = 'model A {\n  a Int\n  b Int\n  @@index([a(ops: raw("x(y)")), b(sort: Desc)])\n}\n'
+    (index,) = parse_schema(text, "x.prisma").blocks[0].indexes
+    assert (index.kind, index.fields, index.line) == ("index", ("a", "b"), 4)
+
+
+def test_the_first_unclosed_string_or_comment_is_the_one_reported() -> None:
+    parsed = parse_schema('model A {\n  s String @default("open /* \n}\n/* open\n', "x.prisma")
+    assert [str(p) for p in parsed.problems] == ["x.prisma:2: unterminated string"]
+
+
+def test_a_line_of_unclosed_quotes_and_comment_openers_is_one_problem() -> None:
+    parsed = parse_schema('"\\"' * 20_000 + "\n" + "/*" * 20_000, "x.prisma")
+    assert [str(p) for p in parsed.problems] == ["x.prisma:1: unterminated string"]
