@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,26 @@ def test_native_reset_is_prismas_own(tree, monkeypatch) -> None:
     monkeypatch.setattr(prisma, "run", lambda *args, **kwargs: ran.append(args))
     migrations.reset(prisma, "postgresql://u:p@127.0.0.1/db")
     assert ran == [("migrate", "reset", "--force", "--skip-seed", "--skip-generate")]
+
+
+def test_a_run_killed_while_writing_a_migration_leaves_no_folder_prisma_reads(tree) -> None:
+    import subprocess
+    import sys
+
+    from prisma_tasks.fsutil import FAULT_EXIT_CODE, FAULT_VARIABLE
+
+    leftover = tree.root / "prisma" / "migrations" / ".new-migration-old"
+    leftover.mkdir(parents=True)
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from prisma_tasks.config import load_settings\n"
+        "from prisma_tasks.prisma_cli import migrations\n"
+        "class P: settings = load_settings(Path(sys.argv[1]), environ={})\n"
+        "migrations.write_migration(P(), 'init', 'SELECT 1;')\n"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", script, str(tree.root)],
+        env={**os.environ, FAULT_VARIABLE: "migrate:before-rename"},
+    )
+    assert killed.returncode == FAULT_EXIT_CODE
+    assert [p.name for p in (tree.root / "prisma" / "migrations").iterdir()] == []

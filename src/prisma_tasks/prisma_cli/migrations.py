@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PrismaTasksError
+from ..fsutil import fault_point
 from .runner import Prisma, PrismaFailed
 
 LOCK_FILE = "migration_lock.toml"
@@ -143,6 +144,7 @@ def write_migration(prisma: Prisma, name: str, sql: str, now: _dt.datetime | Non
             sql if sql.endswith("\n") else sql + "\n", encoding="utf-8"
         )
         staging.chmod(0o755)
+        fault_point("migrate:before-rename")
         try:
             os.rename(staging, target)
         except OSError as exc:
