@@ -278,13 +278,17 @@ def test_a_dropped_column_fails_until_acknowledged(
 
 def test_a_stale_collection_and_an_unformatted_module_file_fail(repo: Monorepo) -> None:
     repo.ok("prisma.collect")
-    stale = repo.write(
-        "prisma/schemas/billing__models.prisma", "model Invoice {\n  id Int @id\n}\n"
-    )
+    # A module file renamed since the last collect: its collected link is stale. (A file
+    # collect did not write is never removed: see test_collect_ownership.)
+    models = repo.root / IDENTITY
+    models.rename(models.with_name("users.prisma"))
     code, output, failed = gate(repo)
     assert (code, failed) == (1, {"collection"}), output
-    assert "stale    billing__models.prisma" in output and "invoke prisma.collect" in output
+    assert "stale    identity__models.prisma" in output and "invoke prisma.collect" in output
+    stale = repo.root / "prisma/schemas/identity__models.prisma"
     assert not stale.exists()  # the gate collected afterwards, for the other checks
+    models.with_name("users.prisma").rename(models)
+    repo.ok("prisma.collect")
 
     edit(repo, ORDERS, "  customerId Int\n", "      customerId Int\n")
     code, output, failed = gate(repo)
