@@ -9,38 +9,120 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-# The password runs to the LAST @ before the host: an unencoded @ may sit inside it.
-_PASSWORD = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>\S*)(?P<tail>@)"
-    r"(?=[^@\s/]*(?:[/?#]|\s|$))",
+_URL_START = r"[a-z][a-z0-9+.-]*://"
+# A text that is one URL (one line starting with its scheme) is read whole: whatever sits
+# between its user: and the last @ is the password, spaces and "other URLs" included.
+_LONE_URL = re.compile(rf"{_URL_START}[^\r\n]*", re.I)
+# The password ends at the LAST @ that a host and the end of the authority follow: an
+# unencoded @, space, : / # or ? may sit inside it.
+_BEFORE_HOST = r"@(?=[^@\s/?#]*(?:[/?#]|\s|$))"
+_USERINFO_PASSWORD_IN_URL = re.compile(
+    rf"{_URL_START}[^:/\r\n]*:(?P<secret>[^\r\n]*){_BEFORE_HOST}", re.I
+)
+# In a longer text a password stops short of another URL on its line (a scheme after a space,
+# a quote or a bracket), unless only running into that URL finds an @.
+_NEXT_URL = rf"[\s\"'`(<\[{{,;=]{_URL_START}"
+_USER_IN_TEXT = rf"(?:(?!{_NEXT_URL})[^:/\r\n])*"
+_PASSWORD_IN_TEXT = rf"(?:(?!{_NEXT_URL})[^\r\n])*"
+_USERINFO_PASSWORD_IN_TEXT = re.compile(
+    rf"{_URL_START}{_USER_IN_TEXT}:(?P<secret>{_PASSWORD_IN_TEXT}|[^\r\n]*){_BEFORE_HOST}", re.I
+)
+# libpq percent-decodes query keys, so p%61ssword= is a password too. In a longer text the
+# value ends at a space as well as at the next & (a space there would end most URLs).
+_PASSWORD_KEY = "".join(
+    f"(?:{letter}|%{ord(letter):02x}|%{ord(letter.upper()):02x})" for letter in "password"
+)
+_QUERY_PASSWORD_IN_URL = re.compile(rf"[?&]{_PASSWORD_KEY}=(?P<secret>[^&]*)", re.I)
+_QUERY_PASSWORD_IN_TEXT = re.compile(rf"[?&]{_PASSWORD_KEY}=(?P<secret>[^&\s]*)", re.I)
+# libpq's key=value conninfo: password = value, value 'quoted' (\' and \\ escaped) or bare
+# up to whitespace (a backslash escapes the next character).
+_CONNINFO_PASSWORD = re.compile(
+    r"(?:^|(?<=[\s\"'`(\[{,;]))password\s*=\s*"
+    r"(?P<secret>'(?:\\.|[^'\\\r\n])*'?|(?:\\.|[^\s\\'])(?:\\.|[^\s\\])*)",
     re.I,
 )
-_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<secret>[^&\s]*)", re.I)
+_CONNINFO_ESCAPE = re.compile(r"\\(.)")
+# What libpq splits a URI at: it may quote any piece of a password back in a message.
+_URI_DELIMITERS = re.escape("@:/?#,&=[]")
+_PIECE_BOUNDARY = _URI_DELIMITERS + re.escape("\"'`()<>;") + r"\s"
 
 
 def mask(text: str) -> str:
-    """Replace every password in URLs inside `text` with ***."""
-    text = _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", text)
-    return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", text)
+    """Replace every password in URLs and conninfo strings inside `text` with ***.
+
+    Each pattern looks at the original text and every stretch any of them takes for a password
+    is starred out: a ?password=p@ss read as the user part of host:port (or the reverse) then
+    hides a little too much rather than leaving the part after the @ in clear.
+    """
+    if _LONE_URL.fullmatch(text):
+        patterns = (_USERINFO_PASSWORD_IN_URL, _QUERY_PASSWORD_IN_URL, _CONNINFO_PASSWORD)
+    else:
+        patterns = (_USERINFO_PASSWORD_IN_TEXT, _QUERY_PASSWORD_IN_TEXT, _CONNINFO_PASSWORD)
+    return _star_out(text, [m.span("secret") for p in patterns for m in p.finditer(text)])
+
+
+def _star_out(text: str, spans: list[tuple[int, int]]) -> str:
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    kept, at = [], 0
+    for start, end in merged:
+        kept += [text[at:start], "***"]
+        at = end
+    return "".join(kept) + text[at:]
 
 
 def hide_password(text: str, url: str) -> str:
     """mask(text), and also every spelling of `url`'s own password: a malformed URL (a raw % or
-    space in the password) escapes the pattern, and libpq quotes the bad part back verbatim."""
+    space in the password) escapes the pattern, and libpq quotes the bad part back verbatim.
+
+    libpq ends the password at its first @ (URL parsers at the last) and reads the rest as host
+    and port, so each piece of the password between @ : / space ... is hidden too wherever it
+    stands on its own (inside an ordinary word it stays, and so does a single character).
+    """
     text = mask(text)
+    spellings = {s for raw in _passwords_in(url) for s in (raw, unquote(raw)) if s}
+    pieces = {
+        piece
+        for spelling in spellings
+        for separators in (_URI_DELIMITERS, _URI_DELIMITERS + r"\s")
+        for piece in re.split(f"[{separators}]+", spelling)
+        if len(piece) > 1
+    }
+    # Longest first, so a piece is not cut by a shorter one that it contains.
+    for secret in sorted(spellings | pieces, key=len, reverse=True):
+        if secret in spellings:
+            text = text.replace(secret, "***")
+        else:
+            alone = rf"(?<![^{_PIECE_BOUNDARY}]){re.escape(secret)}(?![^{_PIECE_BOUNDARY}])"
+            text = re.sub(alone, "***", text)
+    return text
+
+
+def _passwords_in(url: str) -> list[str]:
+    """Every password `url` carries, as mask reads it and as urlsplit does (they differ for a
+    malformed URL): in the user part, as ?password= and as a conninfo password=."""
+    found = [m["secret"] for m in _USERINFO_PASSWORD_IN_URL.finditer(url)]
+    found += [m["secret"] for m in _QUERY_PASSWORD_IN_URL.finditer(url)]
     try:
         parts = urlsplit(url)
-        found = [parts.password or ""]
+        found.append(parts.password or "")
         query = parts.query
     except ValueError:
-        found, query = [], ""
+        query = ""
     for pair in query.split("&"):
         key, _, value = pair.partition("=")
         if unquote(key).lower() == "password":
             found.append(value)
-    for secret in sorted({s for raw in found for s in (raw, unquote(raw)) if s}, key=len)[::-1]:
-        text = text.replace(secret, "***")
-    return text
+    for match in _CONNINFO_PASSWORD.finditer(url):
+        value = match["secret"]
+        if value.startswith("'"):
+            value = value[1:-1] if value.endswith("'") and len(value) > 1 else value[1:]
+        found.append(_CONNINFO_ESCAPE.sub(r"\1", value))
+    return found
 
 
 def postgres_url(
