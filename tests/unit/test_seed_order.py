@@ -279,6 +279,20 @@ def test_libpq_url_drops_every_prisma_only_parameter_and_keeps_libpq_ones() -> N
     }
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql:////db.internal",  # a Unix socket and the database "/db.internal"
+        "postgresql:///shop",
+        "postgresql://app@[::1]:5432,[::1]:5433/shop",
+    ],
+)
+def test_libpq_url_leaves_everything_before_the_query_as_written(url: str) -> None:
+    # urlunsplit made the first postgresql://db.internal: a host the reset / drop guard never saw
+    assert libpq_url(url) == (url, None)
+    assert libpq_url(url + "?schema=s1&sslmode=disable") == (url + "?sslmode=disable", "s1")
+
+
 def test_libpq_url_keeps_values_with_spaces_readable_by_libpq() -> None:
     # libpq decodes %XX only; a '+' stays a plus sign.
     url, schema = libpq_url(

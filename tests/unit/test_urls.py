@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from psycopg.conninfo import conninfo_to_dict
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from prisma_tasks.databases.urls import (
     database_of,
@@ -169,3 +171,135 @@ def test_database_of(url: str, expected: str) -> None:
 
 def test_mask_hides_a_password_with_an_unencoded_at_sign() -> None:
     assert mask("postgresql://u:p@ss@host/app") == "postgresql://u:***@host/app"
+
+
+# -- every spelling of a password ----------------------------------------------------------------
+def test_mask_hides_a_password_with_an_unencoded_at_sign_and_a_space() -> None:
+    assert mask("postgresql://u:p@ss word@localhost/db") == "postgresql://u:***@localhost/db"
+
+
+def test_hide_password_hides_the_pieces_libpq_quotes_back() -> None:
+    # libpq ends the password at the first @ and reads "ss word@localhost" as the host
+    url = "postgresql://u:p@ss word@localhost/db"
+    message = (
+        'unexpected spaces found in "ss word@localhost", use percent-encoded spaces (%20) instead'
+    )
+    assert hide_password(message, url) == (
+        'unexpected spaces found in "***@localhost", use percent-encoded spaces (%20) instead'
+    )
+    colon = "postgresql://u:p@ss:word@localhost/db"  # host "ss", port "word@localhost"
+    assert hide_password("failed to resolve host 'ss'", colon) == "failed to resolve host '***'"
+    assert hide_password('invalid port "word@localhost"', colon) == 'invalid port "***@localhost"'
+    assert hide_password("an address and a session", colon) == "an address and a session"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postgresql://h/db?password=a b&x=1", "postgresql://h/db?password=***&x=1"),
+        ("postgresql://h/db?x=1&password=a b", "postgresql://h/db?x=1&password=***"),
+        ("postgresql://h/db?password=a#b", "postgresql://h/db?password=***"),
+        ("postgresql://h/db?p%61ssword=secret", "postgresql://h/db?p%61ssword=***"),
+        ("postgresql://h/db?%70%41SSWORD=secret", "postgresql://h/db?%70%41SSWORD=***"),
+        ("postgresql://h:5432/db?password=p@ssword", "postgresql://h:***"),  # all hidden
+        ("postgresql://admin@server:pw@h/db", "postgresql://admin@server:***@h/db"),
+        ("postgresql://u:a b://c@h/db", "postgresql://u:***@h/db"),  # one URL: read whole
+        ("password=secret host=h", "password=*** host=h"),
+        ("host=h password=secret dbname=app", "host=h password=*** dbname=app"),
+        ("host=h password = 'a b' dbname=app", "host=h password = *** dbname=app"),
+        (r"host=h password='it\'s a \\ b' dbname=app", "host=h password=*** dbname=app"),
+        (r"host=h password=a\ b dbname=app", "host=h password=*** dbname=app"),
+        ("host=h PASSWORD='unterminated", "host=h PASSWORD=***"),
+        ('conninfo "host=h password=s3cret"', 'conninfo "host=h password=***'),
+    ],
+)
+def test_mask_hides_every_spelling(text: str, expected: str) -> None:
+    assert mask(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "host=h dbname=app user=admin",
+        "the password is wrong",
+        "my_password=x is not a conninfo keyword",
+        "https://pris.ly/d/migrate-reset",
+    ],
+)
+def test_mask_leaves_conninfo_without_a_password_alone(text: str) -> None:
+    assert mask(text) == text
+
+
+def test_hide_password_reads_a_conninfo_password() -> None:
+    conninfo = r"host=h password='a b\'c' dbname=app"
+    assert hide_password("server said: a b'c is wrong", conninfo) == "server said: *** is wrong"
+
+
+# -- property: generated passwords ---------------------------------------------------------------
+# Printable characters (space, @ : / # ? % and quotes included) and a few beyond ASCII.
+password_text = st.text(
+    st.one_of(st.characters(min_codepoint=0x20, max_codepoint=0x7E), st.sampled_from("éß€")),
+    min_size=4,
+)
+
+
+def _fresh(password: str, template: str) -> str:
+    """`template` with the password, which must occur nowhere else (not even in the ***)."""
+    assume(password not in template.format(password="***"))
+    return template.format(password=password)
+
+
+@settings(max_examples=500, deadline=None)
+@given(password_text)
+def test_no_password_in_the_user_part_survives(password: str) -> None:
+    url = _fresh(password, "postgresql://app_user:{password}@db.example.com:5432/app?ssl=true")
+    assert password not in mask(url)
+    assert password not in hide_password(url, url)
+    assert password not in hide_password(f"cannot connect to {url}: timeout", url)
+
+
+@settings(max_examples=500, deadline=None)
+@given(password_text.filter(lambda p: "://" not in p))
+def test_no_password_in_a_url_inside_a_message_survives(password: str) -> None:
+    url = _fresh(password, "postgresql://app_user:{password}@db.example.com:5432/app")
+    assert password not in mask(f'connection to "{url}" failed; retry postgres://u:x@h2/db')
+
+
+@settings(max_examples=500, deadline=None)
+@given(password_text.filter(lambda p: "&" not in p))  # an & ends the value for every reader
+def test_no_query_password_survives(password: str) -> None:
+    url = _fresh(
+        password, "postgresql://db.example.com:5432/app?sslmode=disable&password={password}"
+    )
+    assert password not in mask(url)
+    assert password not in mask(url + "&application_name=seeds")
+    assert password not in hide_password(f"cannot connect to {url}: timeout", url)
+
+
+@settings(max_examples=500, deadline=None)
+@given(password_text)
+def test_no_conninfo_password_survives(password: str) -> None:
+    assume(password not in make_conninfo(host="db.example.com", password="***", dbname="app"))
+    conninfo = make_conninfo(host="db.example.com", password=password, dbname="app")
+    assert conninfo_to_dict(conninfo)["password"] == password
+    assert password not in mask(conninfo)
+    assert password not in mask(f"cannot connect with {conninfo}: timeout")
+    assert password not in hide_password("nothing else", conninfo) + hide_password(
+        conninfo, conninfo
+    )
+
+
+_piece = st.text(st.sampled_from("ABCDEFGHJKMNPQRSTUVWXYZ23456789"), min_size=4, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_piece, st.sampled_from("@: /%,?")), min_size=2, max_size=4))
+def test_no_piece_libpq_quotes_back_survives(pieces: list[tuple[str, str]]) -> None:
+    """libpq's own parser reads a malformed URL and its message quotes parts of the password."""
+    password = "".join(piece + joint for piece, joint in pieces)[:-1]
+    url = f"postgresql://app_user:{password}@db.example.com:5432/app"
+    try:
+        conninfo_to_dict(url)
+    except Exception as exc:
+        hidden = hide_password(str(exc), url)
+        assert not [piece for piece, _ in pieces if piece in hidden], hidden

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ..collector import collect
 from ..config import Settings
-from ..databases.urls import is_local_host, is_postgres, mask
+from ..databases.urls import is_provably_local, mask
 from ..errors import CheckFailed, PrismaTasksError
 from ..fsutil import held_exclusively
 from . import migrations
@@ -111,15 +111,15 @@ def status(prisma: Prisma, url: str) -> None:
         raise CheckFailed("migrations are pending or failed (see above)")
 
 
-def is_disposable(url: str) -> bool:
-    """Local or throwaway: a SQLite file or a server on a loopback address.
+def is_disposable(url: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Local or throwaway: a SQLite file, or PostgreSQL whose every reachable host is a loopback
+    address or a Unix socket (see databases.urls.is_provably_local). Decided from the URL and
+    the environment alone, before anything connects.
 
     A loopback address can also be a tunnel (ssh -L, kubectl port-forward) to a real server;
     the guard cannot tell, so the README says to keep such tunnels off DATABASE_URL.
     """
-    if url.startswith("file:"):
-        return True
-    return is_postgres(url) and is_local_host(url)
+    return is_provably_local(url, environ)
 
 
 def reset(prisma: Prisma, url: str, force: bool, seed: bool, say: Say) -> None:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 from urllib.parse import quote as url_quote
 
 from ..prisma_cli.migrations import sqlite_path
@@ -37,13 +37,20 @@ class Table:
 
 
 def libpq_url(url: str) -> tuple[str, str | None]:
-    """(URL psycopg accepts, Prisma's schema parameter or None)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query)
+    """(URL psycopg accepts, Prisma's schema parameter or None).
+
+    Only the query is rewritten; the rest stays as written. urlunsplit would not keep it: for
+    postgresql:////db.internal (a socket, database "/db.internal") it gave postgresql://db.internal,
+    another server than the one the reset / drop guard had judged.
+    """
+    before_fragment, hash_sign, fragment = url.partition("#")
+    base, _, query_text = before_fragment.partition("?")  # where urlsplit finds the query
+    query = parse_qsl(query_text)
     schema = next((value for key, value in query if key == "schema"), None)
     kept = [(key, value) for key, value in query if key not in _PRISMA_ONLY]
     # quote, not quote_plus: libpq decodes %XX only and would read a '+' as a plus sign.
-    return urlunsplit(parts._replace(query=urlencode(kept, quote_via=url_quote))), schema
+    encoded = urlencode(kept, quote_via=url_quote)
+    return base + (f"?{encoded}" if encoded else "") + hash_sign + fragment, schema
 
 
 class SeedConnection:
