@@ -62,9 +62,11 @@ def main() -> None:
         settings = load_settings(root, environ={})
         folder = root / "prisma" / "migrations"
         scripts = [(folder / name / "migration.sql").read_text() for name in corpus.migrations]
+        size = f"{len(corpus.migrations)} migrations, {corpus.statements} statements"
         provisioner = Provisioner(options.backend, settings, log=lambda _: None)
         provisioner.warm_clones = False
         try:
+            provisioner.open()
             prisma = Prisma.for_settings(settings)
 
             def deploy(url: str) -> None:
@@ -80,7 +82,6 @@ def main() -> None:
             provisioner.close()
     deploy, raw, start = (statistics.median(v) for v in (deploys, raws, starts))
     per_100 = deploy * 100 / len(corpus.migrations)
-    size = f"{len(corpus.migrations)} migrations, {corpus.statements} statements"
     print(f"backend {options.backend}: {size}")
     print(f"prisma migrate deploy (wasm)  {deploy:7.3f} s   per 100 migrations {per_100:6.3f} s")
     print(f"raw scripts, one connection   {raw:7.3f} s   deploy/raw {deploy / raw:5.1f}x")
