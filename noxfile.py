@@ -1,4 +1,4 @@
-"""nox sessions; thin on purpose: what they run lives in prisma_tasks.nox_support and tests/.
+"""nox sessions; thin on purpose: what they run lives in prisma_tasks.testing and tests/.
 
 `nox -t ci` runs lint, unit, gate, integration and e2e in that order and stops at the first
 failure; nox's closing lines list each stage with its outcome and time. Arguments after `--`
@@ -17,10 +17,12 @@ LINTED = ["src", "tests", "bench", "modules", "tasks.py", "noxfile.py"]
 
 @nox.session(tags=["ci"])
 def lint(session: nox.Session) -> None:
-    """ruff (code) and check-jsonschema (the GitHub workflow)."""
-    session.install("ruff", "check-jsonschema")
+    """ruff (code), import-linter (the package layers) and check-jsonschema (the workflow)."""
+    session.install("ruff", "import-linter", "check-jsonschema")
     session.run("ruff", "check", *LINTED)
     session.run("ruff", "format", "--check", *LINTED)
+    # grimp reads the source; the package need not be installed in this session.
+    session.run("lint-imports", env={"PYTHONPATH": "src"})
     session.run(
         "check-jsonschema",
         "--builtin-schema",
@@ -39,7 +41,7 @@ def unit(session: nox.Session) -> None:
 @nox.session(tags=["ci"])
 def gate(session: nox.Session) -> None:
     """invoke prisma.check: collection, format, drift, migration lock, destructive lint."""
-    from prisma_tasks import nox_support
+    from prisma_tasks.testing import nox_support
 
     nox_support.install_project(session)
     nox_support.ensure_prisma(session)
@@ -50,7 +52,7 @@ def gate(session: nox.Session) -> None:
 @nox.parametrize("backend", ["postgres", "sqlite"])
 def integration(session: nox.Session, backend: str) -> None:
     """Integration tests on a throwaway database of the backend (real PostgreSQL / SQLite)."""
-    from prisma_tasks import nox_support
+    from prisma_tasks.testing import nox_support
 
     nox_support.install_project(session)
     nox_support.ensure_prisma(session)
@@ -61,7 +63,7 @@ def integration(session: nox.Session, backend: str) -> None:
 @nox.parametrize("backend", ["postgres", "sqlite"])
 def e2e(session: nox.Session, backend: str) -> None:
     """End-to-end tests: the real Prisma CLI against a throwaway database of the backend."""
-    from prisma_tasks import nox_support
+    from prisma_tasks.testing import nox_support
 
     nox_support.install_project(session)
     nox_support.ensure_prisma(session)

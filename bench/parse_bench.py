@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from prisma_tasks.schema_reader import parse_schema
+from prisma_tasks.schema.reader import parse_schema
 
 
 def blocks_text(number: int) -> str:

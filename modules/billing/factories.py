@@ -4,7 +4,7 @@ import factory
 
 from modules.billing.tables import INVOICE
 from modules.orders.factories import OrderFactory
-from prisma_tasks.factories import RowFactory
+from prisma_tasks.testing.factories import RowFactory
 
 
 class InvoiceFactory(RowFactory):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from prisma_tasks.data.outbox import publish
 from prisma_tasks.data.unit_of_work import unit_of_work
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 INVOICE_LIMIT_CENTS = 100_000
 
@@ -19,7 +19,7 @@ class InvoiceRejected(Exception):
     """Billing refuses to invoice this order."""
 
 
-def create_invoice(db: SeedConnection, tenant_id: str, order_id: int, total_cents: int) -> int:
+def create_invoice(db: Connection, tenant_id: str, order_id: int, total_cents: int) -> int:
     """Open the order's invoice and return its id.
 
     Guarded: an order has at most one invoice (Invoice.orderId is unique). Asking again for
@@ -51,7 +51,7 @@ def create_invoice(db: SeedConnection, tenant_id: str, order_id: int, total_cent
     return invoice_id
 
 
-def void_invoice(db: SeedConnection, tenant_id: str, invoice_id: int) -> bool:
+def void_invoice(db: Connection, tenant_id: str, invoice_id: int) -> bool:
     """Void an open invoice (the compensation of `create_invoice`); False if it was not open."""
     with unit_of_work(db):
         voided = db.one(
@@ -71,9 +71,7 @@ def void_invoice(db: SeedConnection, tenant_id: str, invoice_id: int) -> bool:
     return True
 
 
-def _existing_open_invoice(
-    db: SeedConnection, tenant_id: str, order_id: int, total_cents: int
-) -> int:
+def _existing_open_invoice(db: Connection, tenant_id: str, order_id: int, total_cents: int) -> int:
     row = db.one(
         'SELECT "id", "tenantId", "totalCents", "status" FROM "Invoice" WHERE "orderId" = ?',
         [order_id],

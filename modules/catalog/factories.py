@@ -3,7 +3,7 @@
 import factory
 
 from modules.catalog.tables import PRODUCT
-from prisma_tasks.factories import RowFactory
+from prisma_tasks.testing.factories import RowFactory
 
 
 class ProductFactory(RowFactory):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from prisma_tasks.data.outbox import publish
 from prisma_tasks.data.unit_of_work import unit_of_work
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 
 class OutOfStock(Exception):
@@ -27,7 +27,7 @@ class Reservation:
 
 
 def reserve_stock(
-    db: SeedConnection, tenant_id: str, items: Mapping[int, int], reference: str
+    db: Connection, tenant_id: str, items: Mapping[int, int], reference: str
 ) -> Reservation:
     """Take `items` (product id -> quantity) out of stock, all or nothing; prices the lot.
 
@@ -56,9 +56,7 @@ def reserve_stock(
     return Reservation(reference, wanted, total)
 
 
-def release_stock(
-    db: SeedConnection, tenant_id: str, items: Mapping[int, int], reference: str
-) -> None:
+def release_stock(db: Connection, tenant_id: str, items: Mapping[int, int], reference: str) -> None:
     """Put reserved items back into stock (the compensation of `reserve_stock`)."""
     wanted = _validated(items)
     with unit_of_work(db):
@@ -79,7 +77,7 @@ def release_stock(
         )
 
 
-def stock_of(db: SeedConnection, tenant_id: str, product_id: int) -> int:
+def stock_of(db: Connection, tenant_id: str, product_id: int) -> int:
     row = db.one(
         'SELECT "stock" FROM "Product" WHERE "id" = ? AND "tenantId" = ?', [product_id, tenant_id]
     )

@@ -1,5 +1,5 @@
 """The catalog module's tables, shared by its seeds and its factories."""
 
-from prisma_tasks.seeding.connection import Table
+from prisma_tasks.db.connection import Table
 
 PRODUCT = Table("Product", key=("tenantId", "sku"))

@@ -3,7 +3,7 @@
 import factory
 
 from modules.identity.tables import USER
-from prisma_tasks.factories import RowFactory
+from prisma_tasks.testing.factories import RowFactory
 
 
 class UserFactory(RowFactory):

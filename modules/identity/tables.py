@@ -1,5 +1,5 @@
 """The identity module's tables, shared by its seeds and its factories."""
 
-from prisma_tasks.seeding.connection import Table
+from prisma_tasks.db.connection import Table
 
 USER = Table("User", key=("tenantId", "email"))

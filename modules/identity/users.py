@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from modules.identity.tables import USER
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 from prisma_tasks.tenancy import TenantRepository
 
 
 class UserDirectory:
-    def __init__(self, db: SeedConnection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.users = TenantRepository(USER, db)
 
     def register(self, email: str, name: str, role: str = "MEMBER") -> dict[str, Any]:

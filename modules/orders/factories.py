@@ -5,7 +5,7 @@ import factory
 from modules.catalog.factories import ProductFactory
 from modules.identity.factories import UserFactory
 from modules.orders.tables import ORDER, ORDER_LINE
-from prisma_tasks.factories import RowFactory
+from prisma_tasks.testing.factories import RowFactory
 
 
 class OrderFactory(RowFactory):

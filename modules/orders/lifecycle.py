@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from prisma_tasks.data.outbox import publish
 from prisma_tasks.data.unit_of_work import unit_of_work
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 
 class OrderNumberTaken(Exception):
@@ -23,7 +23,7 @@ class OrderStateError(Exception):
 
 
 def create_order(
-    db: SeedConnection,
+    db: Connection,
     tenant_id: str,
     number: str,
     customer_id: int,
@@ -58,19 +58,19 @@ def create_order(
     return order_id
 
 
-def confirm_order(db: SeedConnection, tenant_id: str, order_id: int) -> None:
+def confirm_order(db: Connection, tenant_id: str, order_id: int) -> None:
     """PENDING -> CONFIRMED; a CONFIRMED order stays as it is; anything else is refused."""
     _transition(db, tenant_id, order_id, "PENDING", "CONFIRMED", "orders.order_confirmed")
 
 
-def cancel_order(db: SeedConnection, tenant_id: str, order_id: int, reason: str) -> None:
+def cancel_order(db: Connection, tenant_id: str, order_id: int, reason: str) -> None:
     """PENDING -> CANCELLED; a CANCELLED order stays as it is; a CONFIRMED one is refused."""
     _transition(
         db, tenant_id, order_id, "PENDING", "CANCELLED", "orders.order_cancelled", reason=reason
     )
 
 
-def status_of(db: SeedConnection, tenant_id: str, order_id: int) -> str:
+def status_of(db: Connection, tenant_id: str, order_id: int) -> str:
     row = db.one(
         'SELECT "status" FROM "Order" WHERE "id" = ? AND "tenantId" = ?', [order_id, tenant_id]
     )
@@ -80,7 +80,7 @@ def status_of(db: SeedConnection, tenant_id: str, order_id: int) -> str:
 
 
 def _transition(
-    db: SeedConnection,
+    db: Connection,
     tenant_id: str,
     order_id: int,
     source: str,

@@ -25,7 +25,7 @@ from modules.catalog.stock import release_stock, reserve_stock
 from modules.orders.lifecycle import cancel_order, confirm_order, create_order
 from prisma_tasks.data.mediator import Mediator
 from prisma_tasks.data.saga import SagaContext, SagaDefinition, SagaState, Step
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 SAGA_TYPE = "orders.place_order"
 
@@ -34,7 +34,7 @@ def _items(saga: SagaContext) -> dict[int, int]:
     return {int(line["productId"]): int(line["quantity"]) for line in saga.data["lines"]}
 
 
-def _create_order(db: SeedConnection, saga: SagaContext) -> dict[str, Any]:
+def _create_order(db: Connection, saga: SagaContext) -> dict[str, Any]:
     data = saga.data
     order_id = create_order(
         db, data["tenantId"], data["number"], int(data["customerId"]), _items(saga)
@@ -42,36 +42,36 @@ def _create_order(db: SeedConnection, saga: SagaContext) -> dict[str, Any]:
     return {"orderId": order_id}
 
 
-def _cancel_order(db: SeedConnection, saga: SagaContext) -> None:
+def _cancel_order(db: Connection, saga: SagaContext) -> None:
     cancel_order(
         db, saga.data["tenantId"], int(saga.data["orderId"]), reason=f"saga {saga.saga_id}"
     )
 
 
-def _reserve_stock(db: SeedConnection, saga: SagaContext) -> dict[str, Any]:
+def _reserve_stock(db: Connection, saga: SagaContext) -> dict[str, Any]:
     reservation = reserve_stock(
         db, saga.data["tenantId"], _items(saga), reference=f"order:{saga.data['orderId']}"
     )
     return {"totalCents": reservation.total_cents}
 
 
-def _release_stock(db: SeedConnection, saga: SagaContext) -> None:
+def _release_stock(db: Connection, saga: SagaContext) -> None:
     release_stock(
         db, saga.data["tenantId"], _items(saga), reference=f"order:{saga.data['orderId']}"
     )
 
 
-def _create_invoice(db: SeedConnection, saga: SagaContext) -> dict[str, Any]:
+def _create_invoice(db: Connection, saga: SagaContext) -> dict[str, Any]:
     data = saga.data
     invoice_id = create_invoice(db, data["tenantId"], int(data["orderId"]), int(data["totalCents"]))
     return {"invoiceId": invoice_id}
 
 
-def _void_invoice(db: SeedConnection, saga: SagaContext) -> None:
+def _void_invoice(db: Connection, saga: SagaContext) -> None:
     void_invoice(db, saga.data["tenantId"], int(saga.data["invoiceId"]))
 
 
-def _confirm_order(db: SeedConnection, saga: SagaContext) -> None:
+def _confirm_order(db: Connection, saga: SagaContext) -> None:
     confirm_order(db, saga.data["tenantId"], int(saga.data["orderId"]))
 
 
@@ -86,7 +86,7 @@ PLACE_ORDER = SagaDefinition(
 )
 
 
-def order_mediator(db: SeedConnection) -> Mediator:
+def order_mediator(db: Connection) -> Mediator:
     """A mediator that knows the order saga (call `resume_pending()` on it at start-up)."""
     return Mediator(db, [PLACE_ORDER])
 

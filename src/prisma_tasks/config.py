@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
-from .errors import ConfigError
+from prisma_tasks.errors import ConfigError
 
 TABLE = "tool.prisma-tasks"
 

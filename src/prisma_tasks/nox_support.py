@@ -1,46 +1,12 @@
-"""What the database-backed nox sessions do; the noxfile only names the sessions.
+"""Deprecated alias: this module moved to `prisma_tasks.testing.nox_support`; import that.
 
-A session provisions one backend for the whole pytest run: it exports DATABASE_URL (an empty
-throwaway database) and, for PostgreSQL, the admin URL of the server it started, so the
-pytest plugin in that run (and every xdist worker) clones its databases there instead of
-starting clusters of its own. Everything is removed when the session ends.
+The old path is the same module object (not a copy), so monkeypatching either works.
 """
 
-from __future__ import annotations
+import sys
+import warnings
 
-from typing import TYPE_CHECKING
+from prisma_tasks.testing import nox_support as _moved
 
-from .config import load_settings
-from .databases.provisioner import provisioned
-
-if TYPE_CHECKING:
-    import nox
-
-BACKENDS = ["postgres", "sqlite"]
-
-
-def install_project(session: nox.Session) -> None:
-    session.install("-e", ".[test]")
-
-
-def ensure_prisma(session: nox.Session) -> None:
-    from .prisma_cli.locate import PrismaMissing, install, locate
-
-    settings = load_settings()
-    try:
-        locate(settings)
-    except PrismaMissing:
-        session.log("installing the pinned Prisma CLI")
-        install(settings)
-
-
-def run_tests_on_database(session: nox.Session, backend: str, tests: str, report: str) -> None:
-    settings = load_settings()
-    with provisioned(backend, settings, log=session.log) as databases:
-        session.log(f"{backend}: {databases.provider}")
-        env = {"DATABASE_URL": databases.clone(), "PRISMA_TASKS_BACKEND": backend}
-        if databases.server is not None:
-            env[settings.admin_url_env] = databases.server.admin_url
-        session.run(
-            "pytest", tests, f"--junitxml=reports/{report}-{backend}.xml", *session.posargs, env=env
-        )
+warnings.warn(f"{__name__} moved to {_moved.__name__}", DeprecationWarning, stacklevel=2)
+sys.modules[__name__] = _moved

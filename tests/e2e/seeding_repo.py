@@ -44,7 +44,7 @@ BILLING = """model Invoice {
 }
 """
 
-IDENTITY_TABLES = """from prisma_tasks.seeding.connection import Table
+IDENTITY_TABLES = """from prisma_tasks.db.connection import Table
 
 USER = Table("User", key=("email",))
 """
@@ -64,7 +64,7 @@ INSERT INTO "Order" ("number", "customerId")
 SELECT 'A-2', "id" FROM "User" WHERE "email" = 'grace@example.test'
 ON CONFLICT ("number") DO UPDATE SET "customerId" = excluded."customerId";
 """
-INVOICES_SEED = """from prisma_tasks.seeding.connection import Table
+INVOICES_SEED = """from prisma_tasks.db.connection import Table
 
 INVOICE = Table("Invoice", key=("orderId",))
 

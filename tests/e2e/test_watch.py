@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from prisma_tasks.commands.watch import watch
 from prisma_tasks.config import load_settings
-from prisma_tasks.watcher import watch
 
 from .conftest import make_monorepo
 

@@ -28,7 +28,7 @@ from prisma_tasks.databases.pg_local import (
     stop_and_remove,
     unprivileged_user,
 )
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 WAIT_SECONDS = 20.0
 
@@ -256,7 +256,7 @@ def url(request: pytest.FixtureRequest, tmp_path_factory, tmp_path: Path) -> str
 
 
 @pytest.fixture
-def db(url: str) -> Iterator[SeedConnection]:
+def db(url: str) -> Iterator[Connection]:
     from .data_support import connect
 
     with connect(url) as connection:

@@ -22,7 +22,7 @@ from prisma_tasks.data.consumer import consume
 from prisma_tasks.data.outbox import OutboxEvent
 from prisma_tasks.data.relay import Relay
 from prisma_tasks.data.unit_of_work import unit_of_work
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 TOPIC = "test.counted"
 EFFECT_TABLE = 'CREATE TABLE "ConsumerEffect" ("eventId" INTEGER NOT NULL, "relay" TEXT NOT NULL)'
@@ -34,11 +34,11 @@ def say(line: str) -> None:
 
 
 def relay(url: str, name: str, batch: str, log: str, *flags: str) -> None:
-    relay_db = SeedConnection.open(url)
-    consumer_db = SeedConnection.open(url)
+    relay_db = Connection.open(url)
+    consumer_db = Connection.open(url)
     deliveries = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
-    def effect(db: SeedConnection, event: OutboxEvent) -> None:
+    def effect(db: Connection, event: OutboxEvent) -> None:
         db.execute(
             'INSERT INTO "ConsumerEffect" ("eventId", "relay") VALUES (?, ?)', [event.id, name]
         )
@@ -57,7 +57,7 @@ def relay(url: str, name: str, batch: str, log: str, *flags: str) -> None:
 
 
 def uow(url: str) -> None:
-    db = SeedConnection.open(url)
+    db = Connection.open(url)
     with unit_of_work(db):
         for number in range(100):
             db.execute('INSERT INTO "Ledger" ("id", "amount") VALUES (?, ?)', [number, 1])
@@ -79,7 +79,7 @@ def order_items(index: int, first: int, second: int) -> dict[int, int]:
 def sagas(url: str, count: str, customer: str, first: str, second: str) -> None:
     from modules.orders.place_order import order_mediator, place_order
 
-    db = SeedConnection.open(url)
+    db = Connection.open(url)
     mediator = order_mediator(db)
     say("READY")
     mediator.resume_pending()

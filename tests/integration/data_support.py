@@ -1,6 +1,6 @@
 """Helpers for the data-rule tests (unit of work, outbox, relay, sagas).
 
-- `connect(url)`: a SeedConnection closed afterwards.
+- `connect(url)`: a Connection closed afterwards.
 - `sqlite_reference_url(...)`: a copy of the reference schema migrated onto SQLite by the real
   Prisma CLI (`invoke prisma.migrate` in a temporary monorepo; built once per test run).
 - `Child`: a `python -m tests.integration.data_children ...` process that reports READY and
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 from tests.e2e.conftest import BASES, GENERATOR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,15 +32,15 @@ TENANT = "acme"
 
 
 @contextlib.contextmanager
-def connect(url: str) -> Iterator[SeedConnection]:
-    db = SeedConnection.open(url)
+def connect(url: str) -> Iterator[Connection]:
+    db = Connection.open(url)
     try:
         yield db
     finally:
         db.close()
 
 
-def count(db: SeedConnection, statement: str, params: list[object] | None = None) -> int:
+def count(db: Connection, statement: str, params: list[object] | None = None) -> int:
     return int(db.execute(statement, params or [])[0][0])
 
 
@@ -97,7 +97,7 @@ class Shop:
     products: dict[str, int]
 
 
-def make_shop(db: SeedConnection, stock: dict[str, tuple[int, int]]) -> Shop:
+def make_shop(db: Connection, stock: dict[str, tuple[int, int]]) -> Shop:
     """Create a customer and products (name -> (price in cents, stock)) for one test."""
     token = time.time_ns()
     customer = db.insert(

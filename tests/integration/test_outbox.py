@@ -17,7 +17,7 @@ from prisma_tasks.data.consumer import consume, consumer, processed
 from prisma_tasks.data.outbox import OutboxEvent, publish
 from prisma_tasks.data.relay import Relay, RelayBusy, parked, unpublished
 from prisma_tasks.data.unit_of_work import NotInTransaction, unit_of_work
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 from .data_children import EFFECT_TABLE, TOPIC
 from .data_support import (
@@ -31,14 +31,14 @@ from .data_support import (
 )
 
 
-def events(db: SeedConnection) -> list[tuple[str, str, str]]:
+def events(db: Connection) -> list[tuple[str, str, str]]:
     return [
         (row[0], row[1], row[2])
         for row in db.execute('SELECT "topic", "key", "payload" FROM "OutboxEvent" ORDER BY "id"')
     ]
 
 
-def publish_counted(db: SeedConnection, total: int, per_transaction: int = 100) -> None:
+def publish_counted(db: Connection, total: int, per_transaction: int = 100) -> None:
     for start in range(0, total, per_transaction):
         with unit_of_work(db):
             for seq in range(start, min(start + per_transaction, total)):
@@ -46,7 +46,7 @@ def publish_counted(db: SeedConnection, total: int, per_transaction: int = 100) 
 
 
 # -- publish ---------------------------------------------------------------------------------
-def test_an_event_commits_with_its_state_change(db: SeedConnection) -> None:
+def test_an_event_commits_with_its_state_change(db: Connection) -> None:
     shop = make_shop(db, {"BOLT": (100, 10)})
     bolt = shop.products["BOLT"]
     with unit_of_work(db):
@@ -59,7 +59,7 @@ def test_an_event_commits_with_its_state_change(db: SeedConnection) -> None:
     assert row == (TENANT, None, 0)
 
 
-def test_an_event_rolls_back_with_its_state_change(db: SeedConnection) -> None:
+def test_an_event_rolls_back_with_its_state_change(db: Connection) -> None:
     shop = make_shop(db, {"BOLT": (100, 10)})
     with pytest.raises(RuntimeError), unit_of_work(db):
         db.execute('UPDATE "Product" SET "stock" = 7 WHERE "id" = ?', [shop.products["BOLT"]])
@@ -69,7 +69,7 @@ def test_an_event_rolls_back_with_its_state_change(db: SeedConnection) -> None:
     assert db.one('SELECT "stock" FROM "Product" WHERE "id" = ?', [shop.products["BOLT"]]) == (10,)
 
 
-def test_publish_outside_a_transaction_is_refused(db: SeedConnection) -> None:
+def test_publish_outside_a_transaction_is_refused(db: Connection) -> None:
     with pytest.raises(NotInTransaction, match="publish"):
         publish(db, "catalog.stock_changed", "product:1", {"stock": 1})
     with pytest.raises(TypeError), unit_of_work(db):
@@ -79,7 +79,7 @@ def test_publish_outside_a_transaction_is_refused(db: SeedConnection) -> None:
 
 # -- relay and consumers -----------------------------------------------------------------------
 def test_every_subscriber_gets_every_event_and_a_redelivery_changes_nothing(
-    db: SeedConnection, url: str
+    db: Connection, url: str
 ) -> None:
     with unit_of_work(db):
         for seq in range(12):
@@ -88,7 +88,7 @@ def test_every_subscriber_gets_every_event_and_a_redelivery_changes_nothing(
     calls: list[tuple[str, int]] = []
 
     def recorder(name: str):
-        def effect(consumer_db: SeedConnection, event: OutboxEvent) -> None:
+        def effect(consumer_db: Connection, event: OutboxEvent) -> None:
             consumer_db.execute('INSERT INTO "Seen" VALUES (?, ?)', [name, event.id])
 
         def handler(event: OutboxEvent) -> None:
@@ -118,14 +118,14 @@ def test_every_subscriber_gets_every_event_and_a_redelivery_changes_nothing(
     assert count(db, 'SELECT count(*) FROM "ProcessedMessage"') == 18
 
 
-def test_a_failing_handler_rolls_back_its_effect_and_is_retried(db: SeedConnection) -> None:
+def test_a_failing_handler_rolls_back_its_effect_and_is_retried(db: Connection) -> None:
     with unit_of_work(db):
         first = publish(db, "t", "k:1", {"n": 1})
         poison = publish(db, "t", "k:2", {"n": 2})
     db.execute('CREATE TABLE "Seen" ("eventId" INTEGER NOT NULL)')
     failures = {first: 1}
 
-    def effect(consumer_db: SeedConnection, event: OutboxEvent) -> None:
+    def effect(consumer_db: Connection, event: OutboxEvent) -> None:
         consumer_db.execute('INSERT INTO "Seen" VALUES (?)', [event.id])
         if event.id == poison or failures.get(event.id, 0) > 0:
             failures[event.id] = failures.get(event.id, 0) - 1
@@ -193,7 +193,7 @@ def test_sqlite_allows_one_relay_and_recovers_after_one_dies(
         db.execute(EFFECT_TABLE)
         handed: list[int] = []
 
-        def effect(target: SeedConnection, event: OutboxEvent) -> None:
+        def effect(target: Connection, event: OutboxEvent) -> None:
             target.execute('INSERT INTO "ConsumerEffect" VALUES (?, ?)', [event.id, "sqlite"])
 
         def dies_at_the_fifteenth(event: OutboxEvent) -> None:

@@ -27,7 +27,7 @@ from prisma_tasks.databases.provisioner import (
     provisioned,
     reap,
 )
-from prisma_tasks.databases.urls import database_of, postgres_url
+from prisma_tasks.db.urls import database_of, postgres_url
 from prisma_tasks.errors import EXIT_USAGE
 
 from .conftest import (

@@ -22,7 +22,7 @@ from modules.catalog.stock import stock_of
 from modules.orders.place_order import PLACE_ORDER, order_mediator, place_order, saga_id_for
 from prisma_tasks.data.mediator import Mediator
 from prisma_tasks.data.saga import PENDING, SagaContext, SagaDefinition, SagaState, SagaStatus
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 from .data_children import order_items
 from .data_support import (
@@ -39,16 +39,16 @@ STEPS = [step.name for step in PLACE_ORDER.steps]
 
 
 @pytest.fixture
-def shop(db: SeedConnection) -> Shop:
+def shop(db: Connection) -> Shop:
     return make_shop(db, {"WIDGET": (1_000, 1_000), "GADGET": (2_500, 10)})
 
 
 # -- checking the end state --------------------------------------------------------------------
-def stock(db: SeedConnection, shop: Shop) -> dict[int, int]:
+def stock(db: Connection, shop: Shop) -> dict[int, int]:
     return {product: stock_of(db, TENANT, product) for product in shop.products.values()}
 
 
-def topics_for(db: SeedConnection, order_id: int | None) -> list[str]:
+def topics_for(db: Connection, order_id: int | None) -> list[str]:
     if order_id is None:
         return []
     keys = [f"order:{order_id}"]
@@ -64,7 +64,7 @@ def topics_for(db: SeedConnection, order_id: int | None) -> list[str]:
 
 
 def assert_all_or_nothing(
-    db: SeedConnection, state: SagaState, shop: Shop, stock_before: dict[int, int] | None
+    db: Connection, state: SagaState, shop: Shop, stock_before: dict[int, int] | None
 ) -> str:
     """The saga ended completed or compensated, and every module agrees; returns the status.
 
@@ -110,7 +110,7 @@ def assert_all_or_nothing(
 
 
 # -- the reference workflow ----------------------------------------------------------------------
-def test_an_order_completes_across_three_modules(db: SeedConnection, shop: Shop) -> None:
+def test_an_order_completes_across_three_modules(db: Connection, shop: Shop) -> None:
     before = stock(db, shop)
     items = {shop.products["WIDGET"]: 2, shop.products["GADGET"]: 1}
     state = place_order(order_mediator(db), TENANT, shop.customer, "R-1", items)
@@ -124,7 +124,7 @@ def test_an_order_completes_across_three_modules(db: SeedConnection, shop: Shop)
 
 
 def test_billing_refusal_releases_the_stock_and_cancels_the_order(
-    db: SeedConnection, shop: Shop
+    db: Connection, shop: Shop
 ) -> None:
     before = stock(db, shop)
     too_much = INVOICE_LIMIT_CENTS // 1_000 + 1
@@ -137,7 +137,7 @@ def test_billing_refusal_releases_the_stock_and_cancels_the_order(
     assert db.one('SELECT "status" FROM "Order" WHERE "number" = ?', ["R-2"]) == ("CANCELLED",)
 
 
-def test_short_stock_cancels_the_order(db: SeedConnection, shop: Shop) -> None:
+def test_short_stock_cancels_the_order(db: Connection, shop: Shop) -> None:
     before = stock(db, shop)
     items = {shop.products["WIDGET"]: 1, shop.products["GADGET"]: 11}
     state = place_order(order_mediator(db), TENANT, shop.customer, "R-3", items)
@@ -146,7 +146,7 @@ def test_short_stock_cancels_the_order(db: SeedConnection, shop: Shop) -> None:
     assert assert_all_or_nothing(db, state, shop, before) == "COMPENSATED"
 
 
-def test_placing_the_same_order_again_returns_the_same_saga(db: SeedConnection, shop: Shop) -> None:
+def test_placing_the_same_order_again_returns_the_same_saga(db: Connection, shop: Shop) -> None:
     before = stock(db, shop)
     mediator = order_mediator(db)
     first = place_order(mediator, TENANT, shop.customer, "R-4", {shop.products["WIDGET"]: 3})
@@ -183,11 +183,11 @@ def faulty(
     """PLACE_ORDER with faults around the named steps (failures strike after the effect)."""
 
     def around(
-        function: Callable[[SeedConnection, SagaContext], Any],
+        function: Callable[[Connection, SagaContext], Any],
         before: BaseException | None,
         after: BaseException | None,
-    ) -> Callable[[SeedConnection, SagaContext], Any]:
-        def wrapped(db: SeedConnection, saga: SagaContext) -> Any:
+    ) -> Callable[[Connection, SagaContext], Any]:
+        def wrapped(db: Connection, saga: SagaContext) -> Any:
             if before is not None:
                 raise before
             result = function(db, saga)
@@ -253,7 +253,7 @@ for index, step in enumerate(STEPS):
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_failure_and_crash_ends_all_or_nothing(
-    url: str, db: SeedConnection, shop: Shop, scenario: str
+    url: str, db: Connection, shop: Shop, scenario: str
 ) -> None:
     faults, expected = SCENARIOS[scenario]
     before = stock(db, shop)
@@ -263,7 +263,7 @@ def test_every_failure_and_crash_ends_all_or_nothing(
 
 
 def test_a_failing_compensation_parks_the_saga_until_retried(
-    url: str, db: SeedConnection, shop: Shop
+    url: str, db: Connection, shop: Shop
 ) -> None:
     before = stock(db, shop)
     broken = faulty(fail="create invoice", fail_undo="reserve stock")
@@ -278,7 +278,7 @@ def test_a_failing_compensation_parks_the_saga_until_retried(
     assert assert_all_or_nothing(db, done, shop, before) == "COMPENSATED"
 
 
-def test_abort_compensates_a_running_saga(url: str, db: SeedConnection, shop: Shop) -> None:
+def test_abort_compensates_a_running_saga(url: str, db: Connection, shop: Shop) -> None:
     before = stock(db, shop)
     with pytest.raises(Crash):
         place_order(

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from prisma_tasks.config import load_settings
+from prisma_tasks.db.connection import Connection
 from prisma_tasks.errors import CheckFailed
 from prisma_tasks.seeding import SeedFailed, seed_all, verify_seeds
-from prisma_tasks.seeding.connection import SeedConnection
 from prisma_tasks.seeding.snapshot import snapshot
 from tests.e2e.seeding_repo import INVOICES_SEED, base_repo, copy_of
 
@@ -85,7 +85,7 @@ class Seeded:
         return [match.group(3) for match in found if match]
 
     def rows(self, statement: str, params: tuple = ()) -> list[tuple]:
-        connection = SeedConnection.open(self.url, self.root)
+        connection = Connection.open(self.url, self.root)
         try:
             return connection.execute(statement, params)
         finally:
@@ -95,7 +95,7 @@ class Seeded:
         return self.rows(f'SELECT count(*) FROM "{table}"')[0][0]
 
     def snapshot(self):
-        connection = SeedConnection.open(self.url, self.root)
+        connection = Connection.open(self.url, self.root)
         try:
             return snapshot(connection)
         finally:
@@ -116,7 +116,7 @@ NOTES_SEED = """INSERT INTO "Note" ("body") VALUES ('seeded');\n"""
 LOGINS_SEED = """def seed(db):
     db.execute('UPDATE "User" SET "logins" = "logins" + 1 WHERE "email" = ?', ["ada@example.test"])
 """
-FAILING_INVOICES_SEED = """from prisma_tasks.seeding.connection import Table
+FAILING_INVOICES_SEED = """from prisma_tasks.db.connection import Table
 
 
 def seed(db):

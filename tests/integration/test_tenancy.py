@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 from invoke import Context
 from invoke.exceptions import Exit
 
-from prisma_tasks.collector import collect
 from prisma_tasks.config import Settings
+from prisma_tasks.db.connection import Connection
 from prisma_tasks.prisma_cli.migrations import migration_names
 from prisma_tasks.prisma_cli.runner import Prisma
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.schema.collect import collect
 from prisma_tasks.tasks import tenant_tasks_collection
 from prisma_tasks.tenancy import (
     TenancyError,
@@ -53,7 +53,7 @@ TENANT_TABLES = ("User", "Product", "Order", "OrderLine", "Invoice")
 
 # -- fixtures ------------------------------------------------------------------------------------
 @pytest.fixture
-def db(fresh_database_url: str) -> Iterator[SeedConnection]:
+def db(fresh_database_url: str) -> Iterator[Connection]:
     """A superuser connection (row-level security never applies to it)."""
     with connect(fresh_database_url) as connection:
         yield connection
@@ -66,7 +66,7 @@ def _as_role(url: str, role: str, password: str) -> str:
 
 
 @pytest.fixture
-def app_role(db: SeedConnection, fresh_database_url: str) -> Iterator[tuple[str, str]]:
+def app_role(db: Connection, fresh_database_url: str) -> Iterator[tuple[str, str]]:
     """(role name, URL): an ordinary login role, as an application would connect.
 
     NOSUPERUSER and NOBYPASSRLS, with the privileges an app needs on every table. Roles are
@@ -91,8 +91,8 @@ def app_role(db: SeedConnection, fresh_database_url: str) -> Iterator[tuple[str,
 
 
 @pytest.fixture
-def app(app_role: tuple[str, str]) -> Iterator[SeedConnection]:
-    connection = SeedConnection.open(app_role[1])
+def app(app_role: tuple[str, str]) -> Iterator[Connection]:
+    connection = Connection.open(app_role[1])
     try:
         assert connection.one(
             "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
@@ -110,7 +110,7 @@ def rls_sql(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def rls_on(db: SeedConnection, rls_sql: str) -> SeedConnection:
+def rls_on(db: Connection, rls_sql: str) -> Connection:
     db.execute_script(rls_sql)
     return db
 
@@ -125,7 +125,7 @@ def tenants(schema_settings: Settings, fresh_database_url: str) -> TenantSchemas
     return TenantSchemas(Prisma.for_settings(schema_settings), fresh_database_url)
 
 
-def by_tenant(db: SeedConnection, table: str) -> Counter:
+def by_tenant(db: Connection, table: str) -> Counter:
     return Counter(dict(db.execute(f'SELECT "tenantId", count(*) FROM "{table}" GROUP BY 1')))
 
 
@@ -163,7 +163,7 @@ def test_an_unscoped_call_raises_before_any_sql_reaches_the_database(db) -> None
             return self.raw.execute(*args, **kwargs)
 
     counting = Counting(db.raw)
-    users = TenantRepository("User", SeedConnection(counting, "postgres"))
+    users = TenantRepository("User", Connection(counting, "postgres"))
     for call in (
         users.find,
         lambda: users.get(1),
@@ -372,7 +372,7 @@ def test_no_sequence_of_repository_calls_reads_or_changes_another_tenants_row(db
 
 
 def test_sqlite_is_not_offered_row_level_security(tmp_path: Path) -> None:
-    connection = SeedConnection.open(f"file:{tmp_path / 'x.db'}")
+    connection = Connection.open(f"file:{tmp_path / 'x.db'}")
     try:
         with (
             pytest.raises(TenancyError, match="needs PostgreSQL"),
@@ -544,7 +544,7 @@ def test_a_tenant_is_created_migrated_listed_isolated_and_dropped(tenants, db) -
         "_prisma_migrations",
     }
     public_users = db.one('SELECT count(*) FROM public."User"')
-    tenant_db = SeedConnection.open(tenant_url(tenants.url, "tenant_acme"))
+    tenant_db = Connection.open(tenant_url(tenants.url, "tenant_acme"))
     try:
         tenant_db.execute(
             "INSERT INTO \"User\" (\"tenantId\", email, name) VALUES ('acme', 'a', 'A')"

@@ -15,7 +15,7 @@ from prisma_tasks.data.unit_of_work import (
     require_transaction,
     unit_of_work,
 )
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 from .data_support import Children, connect, count
 
@@ -38,7 +38,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return database
 
 
-def add(db: SeedConnection, row_id: int, amount: int = 1) -> None:
+def add(db: Connection, row_id: int, amount: int = 1) -> None:
     db.execute('INSERT INTO "Ledger" ("id", "amount") VALUES (?, ?)', [row_id, amount])
 
 
@@ -46,7 +46,7 @@ class Boom(Exception):
     pass
 
 
-def test_commits_as_a_whole_and_only_at_the_end(db: SeedConnection, url: str) -> None:
+def test_commits_as_a_whole_and_only_at_the_end(db: Connection, url: str) -> None:
     with connect(url) as observer:
         with unit_of_work(db):
             add(db, 1)
@@ -57,19 +57,19 @@ def test_commits_as_a_whole_and_only_at_the_end(db: SeedConnection, url: str) ->
         assert count(observer, ROWS) == 2
 
 
-def _raise_python_error(db: SeedConnection) -> None:
+def _raise_python_error(db: Connection) -> None:
     raise Boom("midway")
 
 
-def _violate_check(db: SeedConnection) -> None:
+def _violate_check(db: Connection) -> None:
     add(db, 99, amount=0)
 
 
-def _duplicate_key(db: SeedConnection) -> None:
+def _duplicate_key(db: Connection) -> None:
     add(db, 1)
 
 
-def _interrupt(db: SeedConnection) -> None:
+def _interrupt(db: Connection) -> None:
     raise KeyboardInterrupt
 
 
@@ -83,7 +83,7 @@ FAILURES = {
 
 
 @pytest.mark.parametrize("failure", FAILURES)
-def test_failure_midway_leaves_nothing(db: SeedConnection, url: str, failure: str) -> None:
+def test_failure_midway_leaves_nothing(db: Connection, url: str, failure: str) -> None:
     fail, expected = FAILURES[failure]
     with pytest.raises(expected), unit_of_work(db):
         add(db, 1)
@@ -99,7 +99,7 @@ def test_failure_midway_leaves_nothing(db: SeedConnection, url: str, failure: st
     assert count(db, ROWS) == 1
 
 
-def test_nested_unit_is_a_savepoint(db: SeedConnection) -> None:
+def test_nested_unit_is_a_savepoint(db: Connection) -> None:
     with unit_of_work(db):
         add(db, 1)
         with pytest.raises(Boom), unit_of_work(db):
@@ -109,7 +109,7 @@ def test_nested_unit_is_a_savepoint(db: SeedConnection) -> None:
     assert [row[0] for row in db.execute('SELECT "id" FROM "Ledger" ORDER BY "id"')] == [1, 3]
 
 
-def test_nested_unit_after_a_database_error_keeps_the_outer_usable(db: SeedConnection) -> None:
+def test_nested_unit_after_a_database_error_keeps_the_outer_usable(db: Connection) -> None:
     with unit_of_work(db):
         add(db, 1)
         with pytest.raises(INTEGRITY), unit_of_work(db):
@@ -118,7 +118,7 @@ def test_nested_unit_after_a_database_error_keeps_the_outer_usable(db: SeedConne
     assert count(db, ROWS) == 2
 
 
-def test_outer_failure_undoes_a_finished_inner_unit(db: SeedConnection) -> None:
+def test_outer_failure_undoes_a_finished_inner_unit(db: Connection) -> None:
     with pytest.raises(Boom), unit_of_work(db):
         with unit_of_work(db):
             add(db, 1)
@@ -127,7 +127,7 @@ def test_outer_failure_undoes_a_finished_inner_unit(db: SeedConnection) -> None:
     assert count(db, ROWS) == 0
 
 
-def test_require_transaction(db: SeedConnection) -> None:
+def test_require_transaction(db: Connection) -> None:
     with pytest.raises(NotInTransaction, match="unit_of_work"):
         require_transaction(db, "publish")
     with unit_of_work(db):

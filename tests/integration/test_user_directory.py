@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modules.identity.users import UserDirectory
-from prisma_tasks.seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 from prisma_tasks.tenancy import TenantContextMissing, tenant_context
 
 pytestmark = [pytest.mark.integration, pytest.mark.backend("postgres")]
@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.backend("postgres")]
 
 @pytest.fixture
 def db(fresh_database_url: str):
-    connection = SeedConnection.open(fresh_database_url)
+    connection = Connection.open(fresh_database_url)
     yield connection
     connection.close()
 

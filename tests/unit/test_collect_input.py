@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
 from prisma_tasks.errors import EXIT_USAGE, SchemaError
 from prisma_tasks.fsutil import NotARegularFile, read_regular_file
+from prisma_tasks.schema.collect import collect
 
 USER = "model User {\n  id Int @id\n}\n"
 SRC = str(Path(__import__("prisma_tasks").__file__).resolve().parents[1])
@@ -81,7 +81,7 @@ def test_a_fifo_matched_by_module_schemas_is_named_and_never_opened(tree) -> Non
     os.mkfifo(tree.root / "modules/a/pipe")
     os.symlink("../pipe", tree.root / "modules/a/schema/y.prisma")
     script = (
-        "import sys; from pathlib import Path; from prisma_tasks.collector import collect; "
+        "import sys; from pathlib import Path; from prisma_tasks.schema.collect import collect; "
         "from prisma_tasks.config import load_settings; from prisma_tasks.errors import "
         "SchemaError\ntry:\n    collect(load_settings(Path(sys.argv[1]), environ={}))\n"
         "except SchemaError as error:\n    print(error); sys.exit(error.exit_code)\n"

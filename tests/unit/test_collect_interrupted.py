@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from prisma_tasks import linkfarm
-from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
 from prisma_tasks.errors import CheckFailed
 from prisma_tasks.fsutil import FAULT_EXIT_CODE, FAULT_VARIABLE
-from prisma_tasks.linkfarm import INCOMPLETE_MARKER, MANIFEST, STAGING
+from prisma_tasks.schema import linkfarm
+from prisma_tasks.schema.collect import collect
+from prisma_tasks.schema.linkfarm import INCOMPLETE_MARKER, MANIFEST, STAGING
 
 SRC = str(Path(__import__("prisma_tasks").__file__).resolve().parents[1])
 MARKER = f"schemas/{INCOMPLETE_MARKER}"

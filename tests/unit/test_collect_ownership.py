@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
 from prisma_tasks.errors import EXIT_USAGE, ConfigError, SchemaError
-from prisma_tasks.linkfarm import MANIFEST
+from prisma_tasks.schema.collect import collect
+from prisma_tasks.schema.linkfarm import MANIFEST
 
 USER = "model User {\n  id Int @id\n}\n"
 OTHER = "model Other {\n  id Int @id\n}\n"

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-import prisma_tasks.collector as collector
-from prisma_tasks import collect_snapshot
-from prisma_tasks.collector import collect
+import prisma_tasks.schema.collect as collector
 from prisma_tasks.config import load_settings
 from prisma_tasks.errors import SchemaError
+from prisma_tasks.schema import snapshot as collect_snapshot
+from prisma_tasks.schema.collect import collect
 
 USER = "model User {\n  id Int @id\n}\n"
 

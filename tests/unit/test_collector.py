@@ -3,11 +3,17 @@ from pathlib import Path
 
 import pytest
 
-from prisma_tasks import linkfarm
-from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
 from prisma_tasks.errors import CheckFailed, ConfigError, SchemaError
-from prisma_tasks.linkfarm import INCOMPLETE_MARKER, Entry, Manifest, apply_changes, plan_changes
+from prisma_tasks.schema import linkfarm
+from prisma_tasks.schema.collect import collect
+from prisma_tasks.schema.linkfarm import (
+    INCOMPLETE_MARKER,
+    Entry,
+    Manifest,
+    apply_changes,
+    plan_changes,
+)
 
 USER = "model User {\n  id Int @id\n}\n"
 ORDER = (
@@ -307,7 +313,7 @@ def test_collects_running_at_once_do_not_trip_over_each_other(tree) -> None:
     for m in range(30):
         tree.module(f"m{m:02d}", "models.prisma", f"model M{m:02d} {{\n  id Int @id\n}}\n")
     script = (
-        "from pathlib import Path; from prisma_tasks.collector import collect; "
+        "from pathlib import Path; from prisma_tasks.schema.collect import collect; "
         "from prisma_tasks.config import load_settings; "
         f"collect(load_settings(Path({str(tree.root)!r}), environ={{}}))"
     )

@@ -1,8 +1,8 @@
 import os
 from pathlib import Path
 
+from prisma_tasks.commands.doctor import diagnose
 from prisma_tasks.config import load_settings
-from prisma_tasks.doctor import diagnose
 
 
 def statuses(tree, environ) -> dict[str, tuple[str, str]]:

@@ -18,11 +18,12 @@ from invoke import Context
 from invoke.exceptions import Exit
 from psycopg.conninfo import conninfo_to_dict
 
-from prisma_tasks.databases.urls import is_provably_local, reachable_hosts
+from prisma_tasks.commands import workflow
+from prisma_tasks.commands.workflow import is_disposable
+from prisma_tasks.db.connection import libpq_url
+from prisma_tasks.db.urls import is_provably_local, reachable_hosts
 from prisma_tasks.errors import PrismaTasksError
-from prisma_tasks.prisma_cli import migrations, workflow
-from prisma_tasks.prisma_cli.workflow import is_disposable
-from prisma_tasks.seeding.connection import libpq_url
+from prisma_tasks.prisma_cli import migrations
 
 LIBPQ_ENVIRONMENT = ("PGHOST", "PGHOSTADDR", "PGSERVICE")
 

@@ -1,6 +1,6 @@
-from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
-from prisma_tasks.module_graph import ModuleGraph
+from prisma_tasks.schema.collect import collect
+from prisma_tasks.schema.graph import ModuleGraph
 
 USER = "model User {\n  id Int @id\n  orders Order[]\n}\n"
 ORDER = (
@@ -67,7 +67,7 @@ def test_render_writes_mermaid_and_dot_and_explains_a_missing_graphviz(tree, tmp
     import pytest
 
     from prisma_tasks.errors import PrismaTasksError
-    from prisma_tasks.module_graph import render
+    from prisma_tasks.schema.graph import render
 
     tree.module("identity", "models.prisma", USER)
     tree.module("orders", "models.prisma", ORDER)

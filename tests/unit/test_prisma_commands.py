@@ -135,7 +135,7 @@ def test_lock_file_refuses_a_provider_switch(tree) -> None:
 
 def test_generate_hash_changes_with_the_schema(tree) -> None:
     tree.module("a", "models.prisma", "model A {\n  id Int @id\n}\n")
-    from prisma_tasks.collector import collect
+    from prisma_tasks.schema.collect import collect
 
     prisma = prisma_for(tree, "wasm")
     collect(prisma.settings)
@@ -147,7 +147,7 @@ def test_generate_hash_changes_with_the_schema(tree) -> None:
 
 def test_copy_mode_output_is_mapped_back_to_module_files(tree) -> None:
     tree.module("orders", "models.prisma", "model Order {\n  id Int @id\n}\n")
-    from prisma_tasks.collector import collect
+    from prisma_tasks.schema.collect import collect
 
     prisma = prisma_for(tree, "wasm")
     prisma.collected = collect(prisma.settings, mode="copy")

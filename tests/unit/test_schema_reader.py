@@ -1,4 +1,4 @@
-from prisma_tasks.schema_reader import parse_schema
+from prisma_tasks.schema.reader import parse_schema
 
 
 def names(text: str) -> list[tuple[str, str, int]]:

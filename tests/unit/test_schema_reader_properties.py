@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prisma_tasks.errors import SchemaProblem
-from prisma_tasks.schema_reader import parse_schema, strip_noise
+from prisma_tasks.schema.reader import parse_schema, strip_noise
 
 # Generous: a few KB of text parse in well under a millisecond; this only catches a hang.
 PER_EXAMPLE = settings(deadline=timedelta(seconds=5), max_examples=200)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
+from prisma_tasks.db.connection import libpq_url, split_statements
 from prisma_tasks.errors import PrismaTasksError
-from prisma_tasks.seeding.connection import libpq_url, split_statements
-from prisma_tasks.seeding.graph import DependencyCycle, module_dependencies, seed_order
+from prisma_tasks.schema.collect import collect
+from prisma_tasks.schema.dependencies import DependencyCycle, module_dependencies, seed_order
 
 USER = """model User {
   id     Int     @id @default(autoincrement())

@@ -1,6 +1,6 @@
 import pytest
 
-from prisma_tasks.pytest_plugin import parse_shard, shard_of
+from prisma_tasks.testing.pytest_plugin import parse_shard, shard_of
 
 IDS = [f"tests/test_{n % 7}.py::test_{n}" for n in range(103)]
 

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from prisma_tasks.seeding.connection import SeedConnection, Table
+from prisma_tasks.db.connection import Connection, Table
 from prisma_tasks.tenancy import (
     TenancyError,
     TenantContextMissing,
@@ -48,9 +48,7 @@ def raw() -> Recorder:
 
 @pytest.fixture
 def users(raw: Recorder) -> TenantRepository:
-    return TenantRepository(
-        Table("User", key=("tenantId", "email")), SeedConnection(raw, "postgres")
-    )
+    return TenantRepository(Table("User", key=("tenantId", "email")), Connection(raw, "postgres"))
 
 
 CALLS = {
@@ -119,7 +117,7 @@ def test_every_statement_carries_the_tenant_filter(users, raw) -> None:
 
 def test_sqlite_placeholders_and_a_custom_tenant_column() -> None:
     raw = Recorder()
-    repo = TenantRepository("Doc", SeedConnection(raw, "sqlite"), tenant_field="orgId", key=None)
+    repo = TenantRepository("Doc", Connection(raw, "sqlite"), tenant_field="orgId", key=None)
     with tenant_context(42):
         repo.find(kind="x")
         repo.insert(kind="y")

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from prisma_tasks.collector import collect
 from prisma_tasks.config import load_settings
 from prisma_tasks.errors import ConfigError
+from prisma_tasks.schema.collect import collect
 from prisma_tasks.tenancy.errors import TenancyError, TenancySchemaError
 from prisma_tasks.tenancy.rls import (
     TenantTable,

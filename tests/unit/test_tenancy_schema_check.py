@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
-from prisma_tasks.collector import collect
+from prisma_tasks.commands.workflow import prepare
 from prisma_tasks.config import load_settings
 from prisma_tasks.errors import EXIT_USAGE, SchemaError
-from prisma_tasks.prisma_cli.workflow import prepare
-from prisma_tasks.schema_reader import Index, parse_schema
+from prisma_tasks.schema.collect import collect
+from prisma_tasks.schema.reader import Index, parse_schema
 from prisma_tasks.tenancy.errors import TenancySchemaError
 from prisma_tasks.tenancy.schema_check import tenancy_problems
 from tests.conftest import reference_settings_in

@@ -1,5 +1,5 @@
+from prisma_tasks.commands.watch import relevant
 from prisma_tasks.config import load_settings
-from prisma_tasks.watcher import relevant
 
 
 def test_relevant_skips_the_suites_own_writes_and_expands_new_folders(tree) -> None:

@@ -5,7 +5,7 @@ after the handler committed but before the event was marked published). `consume
 harmless: it records ProcessedMessage(consumer, eventId) in the consumer's own transaction,
 together with the handler's effect:
 
-    def add_points(db: SeedConnection, event: OutboxEvent) -> None:
+    def add_points(db: Connection, event: OutboxEvent) -> None:
         db.execute('UPDATE "Points" SET "total" = "total" + ? WHERE ...', [...])
 
     relay.subscribe("orders.order_confirmed", consumer(billing_db, "loyalty", add_points))
@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..seeding.connection import SeedConnection
-from .outbox import OutboxEvent
-from .unit_of_work import unit_of_work
+from prisma_tasks.data.outbox import OutboxEvent
+from prisma_tasks.data.unit_of_work import unit_of_work
+from prisma_tasks.db.connection import Connection
 
-Effect = Callable[[SeedConnection, OutboxEvent], None]
+Effect = Callable[[Connection, OutboxEvent], None]
 
 
-def consume(db: SeedConnection, consumer_name: str, event: OutboxEvent, handler: Effect) -> bool:
+def consume(db: Connection, consumer_name: str, event: OutboxEvent, handler: Effect) -> bool:
     """Apply `handler(db, event)` once per (consumer, event); False when already processed."""
     with unit_of_work(db):
         claimed = db.execute(
@@ -42,9 +42,7 @@ def consume(db: SeedConnection, consumer_name: str, event: OutboxEvent, handler:
         return True
 
 
-def consumer(
-    db: SeedConnection, consumer_name: str, handler: Effect
-) -> Callable[[OutboxEvent], None]:
+def consumer(db: Connection, consumer_name: str, handler: Effect) -> Callable[[OutboxEvent], None]:
     """A relay handler that runs `handler` through `consume` on the consumer's connection."""
 
     def deliver(event: OutboxEvent) -> None:
@@ -54,7 +52,7 @@ def consumer(
     return deliver
 
 
-def processed(db: SeedConnection, consumer_name: str, event_id: int) -> bool:
+def processed(db: Connection, consumer_name: str, event_id: int) -> bool:
     """Whether `consumer_name` has processed the event."""
     return bool(
         db.execute(

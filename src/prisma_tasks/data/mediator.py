@@ -30,11 +30,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..seeding.connection import SeedConnection
-from . import saga as store
-from .outbox import publish
-from .saga import FINISHED, SagaDefinition, SagaState, SagaStatus, Step
-from .unit_of_work import unit_of_work
+from prisma_tasks.data import saga as store
+from prisma_tasks.data.outbox import publish
+from prisma_tasks.data.saga import FINISHED, SagaDefinition, SagaState, SagaStatus, Step
+from prisma_tasks.data.unit_of_work import unit_of_work
+from prisma_tasks.db.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class UnknownSaga(LookupError):
 
 
 class Mediator:
-    def __init__(self, db: SeedConnection, definitions: Iterable[SagaDefinition] = ()) -> None:
+    def __init__(self, db: Connection, definitions: Iterable[SagaDefinition] = ()) -> None:
         self.db = db
         self._definitions: dict[str, SagaDefinition] = {}
         for definition in definitions:

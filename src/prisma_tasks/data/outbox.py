@@ -20,8 +20,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..seeding.connection import SeedConnection
-from .unit_of_work import require_transaction
+from prisma_tasks.data.unit_of_work import require_transaction
+from prisma_tasks.db.connection import Connection
 
 TABLE = "OutboxEvent"
 
@@ -44,7 +44,7 @@ def encode(payload: Any) -> str:
 
 
 def publish(
-    db: SeedConnection,
+    db: Connection,
     topic: str,
     key: str,
     payload: Any,

@@ -1,6 +1,6 @@
 """The outbox relay: claims unpublished events in batches and hands them to handlers.
 
-    relay = Relay(SeedConnection.open(url), batch_size=50)
+    relay = Relay(Connection.open(url), batch_size=50)
     relay.subscribe("orders.order_confirmed", consumer(billing_db, "billing", on_confirmed))
     relay.run(stop=stop_event)          # or run(until_empty=True), or run_once()
 
@@ -40,9 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ..seeding.connection import SeedConnection
-from .outbox import OutboxEvent, row_to_event
-from .unit_of_work import unit_of_work
+from prisma_tasks.data.outbox import OutboxEvent, row_to_event
+from prisma_tasks.data.unit_of_work import unit_of_work
+from prisma_tasks.db.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class RelayStats:
 class Relay:
     """Delivers outbox events from one database to the handlers subscribed to their topics."""
 
-    def __init__(self, db: SeedConnection, *, batch_size: int = 50, max_attempts: int = 10) -> None:
+    def __init__(self, db: Connection, *, batch_size: int = 50, max_attempts: int = 10) -> None:
         if batch_size < 1 or max_attempts < 1:
             raise ValueError("batch_size and max_attempts must be at least 1")
         self.db = db
@@ -198,19 +198,19 @@ class Relay:
         self._lock_file = handle
 
 
-def _sqlite_file(db: SeedConnection) -> Path | None:
+def _sqlite_file(db: Connection) -> Path | None:
     for _, name, file in db.execute("PRAGMA database_list"):
         if name == "main":
             return Path(file) if file else None
     return None
 
 
-def unpublished(db: SeedConnection) -> int:
+def unpublished(db: Connection) -> int:
     """How many events wait for delivery (parked ones included)."""
     return int(db.execute('SELECT count(*) FROM "OutboxEvent" WHERE "publishedAt" IS NULL')[0][0])
 
 
-def parked(db: SeedConnection, max_attempts: int = 10) -> list[OutboxEvent]:
+def parked(db: Connection, max_attempts: int = 10) -> list[OutboxEvent]:
     """Events whose handlers failed `max_attempts` times: no relay claims them any more."""
     rows = db.execute(
         f'SELECT {_COLUMNS} FROM "OutboxEvent" '

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from ..seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 
 class SagaStatus(str, Enum):
@@ -86,8 +86,8 @@ class SagaContext:
         return f"{self.saga_id}:{step_name}"
 
 
-StepAction = Callable[[SeedConnection, SagaContext], Mapping[str, Any] | None]
-Compensation = Callable[[SeedConnection, SagaContext], None]
+StepAction = Callable[[Connection, SagaContext], Mapping[str, Any] | None]
+Compensation = Callable[[Connection, SagaContext], None]
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def encode(data: Mapping[str, Any]) -> str:
     return json.dumps(dict(data), sort_keys=True, separators=(",", ":"))
 
 
-def insert(db: SeedConnection, saga_id: str, saga_type: str, data: Mapping[str, Any]) -> bool:
+def insert(db: Connection, saga_id: str, saga_type: str, data: Mapping[str, Any]) -> bool:
     """Create a RUNNING saga; False when a saga with this id exists already."""
     created = db.execute(
         'INSERT INTO "SagaInstance" ("id", "type", "status", "completedSteps", "data", '
@@ -150,7 +150,7 @@ def insert(db: SeedConnection, saga_id: str, saga_type: str, data: Mapping[str, 
     return bool(created)
 
 
-def load(db: SeedConnection, saga_id: str, *, for_update: bool = False) -> SagaState | None:
+def load(db: Connection, saga_id: str, *, for_update: bool = False) -> SagaState | None:
     """The saga's state; `for_update` locks its row on PostgreSQL until the transaction ends."""
     lock = " FOR UPDATE" if for_update and db.dialect == "postgres" else ""
     row = db.one(f'SELECT {_COLUMNS} FROM "SagaInstance" WHERE "id" = ?{lock}', [saga_id])
@@ -163,7 +163,7 @@ def load(db: SeedConnection, saga_id: str, *, for_update: bool = False) -> SagaS
 
 
 def save(
-    db: SeedConnection,
+    db: Connection,
     previous: SagaState,
     *,
     status: SagaStatus | None = None,
@@ -202,7 +202,7 @@ def save(
     return state
 
 
-def pending_ids(db: SeedConnection, types: Iterable[str]) -> list[str]:
+def pending_ids(db: Connection, types: Iterable[str]) -> list[str]:
     """Ids of RUNNING or COMPENSATING sagas of these types, oldest first."""
     types = list(types)
     if not types:

@@ -20,7 +20,7 @@ Backends:
   and then writes can fail with "database is locked" at its first write when another
   connection wrote in between, and the busy timeout cannot help there; taking the write lock
   up front makes writers queue (up to the connection's busy timeout) instead of failing.
-  The connection must be in autocommit mode (`isolation_level=None`, as `SeedConnection.open`
+  The connection must be in autocommit mode (`isolation_level=None`, as `Connection.open`
   does), so that only this module begins and ends transactions.
 """
 
@@ -30,7 +30,7 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..seeding.connection import SeedConnection
+from prisma_tasks.db.connection import Connection
 
 _savepoint_numbers = itertools.count(1)
 
@@ -39,7 +39,7 @@ class NotInTransaction(RuntimeError):
     """Raised by code that must run inside the caller's unit of work but was called outside."""
 
 
-def in_transaction(db: SeedConnection) -> bool:
+def in_transaction(db: Connection) -> bool:
     """True while `db` has an open transaction (a unit of work or any other)."""
     if db.dialect == "sqlite":
         return bool(db.raw.in_transaction)
@@ -48,7 +48,7 @@ def in_transaction(db: SeedConnection) -> bool:
     return db.raw.info.transaction_status != pq.TransactionStatus.IDLE
 
 
-def require_transaction(db: SeedConnection, what: str) -> None:
+def require_transaction(db: Connection, what: str) -> None:
     """Raise NotInTransaction unless `db` is inside a transaction; `what` names the caller."""
     if not in_transaction(db):
         raise NotInTransaction(
@@ -58,7 +58,7 @@ def require_transaction(db: SeedConnection, what: str) -> None:
 
 
 @contextmanager
-def unit_of_work(db: SeedConnection) -> Iterator[SeedConnection]:
+def unit_of_work(db: Connection) -> Iterator[Connection]:
     """Run the block in one transaction (a savepoint when nested); yields `db`."""
     if db.dialect == "postgres":
         with db.raw.transaction():
@@ -91,7 +91,7 @@ def unit_of_work(db: SeedConnection) -> Iterator[SeedConnection]:
 
 
 @contextmanager
-def _savepoint(db: SeedConnection) -> Iterator[None]:
+def _savepoint(db: Connection) -> Iterator[None]:
     name = f"uow_{next(_savepoint_numbers)}"
     db.raw.execute(f"SAVEPOINT {name}")
     try:

@@ -11,16 +11,16 @@ import os
 import shutil
 from pathlib import Path
 
-from ..config import Settings
-from .pg_local import (
+from prisma_tasks.config import Settings
+from prisma_tasks.databases.pg_local import (
     LocalCluster,
     ProvisionError,
     find_binaries,
     install_hint,
     unprivileged_user,
 )
-from .pg_server import PostgresServer
-from .sqlite_files import remove_database_file
+from prisma_tasks.databases.pg_server import PostgresServer
+from prisma_tasks.databases.sqlite_files import remove_database_file
 
 DATABASE = "app"
 

@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..fsutil import write_atomically
+from prisma_tasks.fsutil import write_atomically
 
 DATABASE_PREFIX = "pt_"
 

@@ -19,8 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PrismaTasksError
-from .urls import postgres_url
+from prisma_tasks.db.urls import postgres_url
+from prisma_tasks.errors import PrismaTasksError
 
 SUPERUSER = "postgres"
 # A Unix socket path (folder + "/.s.PGSQL.65535") must fit sun_path: 108 bytes on Linux, 104 on

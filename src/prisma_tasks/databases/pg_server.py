@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from .pg_local import ProvisionError
-from .urls import hide_password, with_database
+from prisma_tasks.databases.pg_local import ProvisionError
+from prisma_tasks.db.urls import hide_password, with_database
 
 if TYPE_CHECKING:
     import psycopg

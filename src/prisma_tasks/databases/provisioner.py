@@ -20,12 +20,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..config import Settings
-from . import owners
-from .pg_local import LocalCluster, ProvisionError, find_binaries, install_hint, stop_and_remove
-from .pg_server import PostgresServer
-from .sqlite_files import SqliteFolder
-from .urls import database_of, mask
+from prisma_tasks.config import Settings
+from prisma_tasks.databases import owners
+from prisma_tasks.databases.pg_local import (
+    LocalCluster,
+    ProvisionError,
+    find_binaries,
+    install_hint,
+    stop_and_remove,
+)
+from prisma_tasks.databases.pg_server import PostgresServer
+from prisma_tasks.databases.sqlite_files import SqliteFolder
+from prisma_tasks.db.urls import database_of, mask
 
 BACKENDS = ("postgres", "sqlite")
 TEMPLATE_PREFIX = "pt_tpl_"

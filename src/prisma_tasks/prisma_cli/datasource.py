@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PrismaTasksError
-from ..schema_reader import strip_noise
+from prisma_tasks.errors import PrismaTasksError
+from prisma_tasks.schema.reader import strip_noise
 
 _BLOCK = re.compile(r"\bdatasource\s+\w+\s*\{(?P<body>[^}]*)\}")
 _SETTING = re.compile(r"^[ \t]*(?P<key>\w+)[ \t]*=[ \t]*(?P<value>[^\n]*)", re.MULTILINE)

@@ -12,8 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PrismaTasksError
-from ..fsutil import write_atomically
+from prisma_tasks.errors import PrismaTasksError
+from prisma_tasks.fsutil import write_atomically
 
 LOCK_NAME = "migrations.lock"
 _HEADER = (
@@ -79,7 +79,7 @@ def read_lock(migrations: Path) -> list[tuple[str, str]]:
 def check_or_raise(migrations: Path) -> None:
     findings = check(migrations)
     if findings:
-        from ..errors import CheckFailed
+        from prisma_tasks.errors import CheckFailed
 
         raise CheckFailed(
             f"the migration history does not match {LOCK_NAME}; nothing was written:\n"
@@ -102,7 +102,7 @@ def relock(migrations: Path, name: str, merged: set[str] | None) -> str:
     `merged` is the set of migrations on the default branch (None: unknown, refuse). Once a
     migration is merged, databases may have applied it and it must never change again.
     """
-    from ..errors import CheckFailed, PrismaTasksError
+    from prisma_tasks.errors import CheckFailed, PrismaTasksError
 
     entries = read_lock(migrations)
     if name not in dict(entries):

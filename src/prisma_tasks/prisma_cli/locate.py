@@ -9,8 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Settings
-from ..errors import PrismaTasksError
+from prisma_tasks.config import Settings
+from prisma_tasks.errors import PrismaTasksError
 
 # lockfile -> (package manager, install command that honours the lockfile)
 _LOCKFILES = (

@@ -17,9 +17,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PrismaTasksError
-from ..fsutil import fault_point
-from .runner import Prisma, PrismaFailed
+from prisma_tasks.db.urls import sqlite_path
+from prisma_tasks.errors import PrismaTasksError
+from prisma_tasks.fsutil import fault_point
+from prisma_tasks.prisma_cli.runner import Prisma, PrismaFailed
 
 LOCK_FILE = "migration_lock.toml"
 _OLD_STAGING_PREFIX = ".new-migration-"
@@ -87,7 +88,7 @@ def pending_change(prisma: Prisma, database_url: str) -> PendingChange:
     ensure_lock(prisma)
     if prisma.engine.mode != "native":
         return _diff(prisma, database_url, None)
-    from ..databases.provisioner import provisioned
+    from prisma_tasks.databases.provisioner import provisioned
 
     # A throwaway database of the same provider: Prisma wipes whatever shadow it is given.
     backend = "sqlite" if prisma.provider == "sqlite" else "postgres"
@@ -172,7 +173,7 @@ def reset(prisma: Prisma, database_url: str) -> None:
     """Drop everything and re-apply every migration."""
     if prisma.provider == "sqlite" and prisma.engine.mode == "wasm":
         # Prisma 6.7's wasm reset on SQLite only deletes rows and then fails re-creating tables.
-        from ..databases.sqlite_files import remove_database_file
+        from prisma_tasks.databases.sqlite_files import remove_database_file
 
         remove_database_file(sqlite_path(database_url, prisma.settings.root))
         prisma.run("migrate", "deploy", database_url=database_url)
@@ -180,14 +181,6 @@ def reset(prisma: Prisma, database_url: str) -> None:
     prisma.run(
         "migrate", "reset", "--force", "--skip-seed", "--skip-generate", database_url=database_url
     )
-
-
-def sqlite_path(database_url: str, root: Path) -> Path:
-    raw = database_url[len("file:") :].split("?", 1)[0]
-    path = Path(raw)
-    # Prisma resolves a relative SQLite path against the schema folder in native mode, libsql
-    # against the working directory; the suite always runs Prisma from the repository root.
-    return path if path.is_absolute() else (root / path).resolve()
 
 
 def generate_inputs_hash(prisma: Prisma) -> str:

@@ -13,14 +13,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..collector import CollectResult
-from ..config import Settings
-from ..databases.urls import mask
-from ..errors import PrismaTasksError
-from . import config_file
-from .datasource import Datasource, read_datasource
-from .engines import EngineChoice, choose
-from .locate import PrismaInstall, locate
+from prisma_tasks.config import Settings
+from prisma_tasks.db.urls import mask
+from prisma_tasks.errors import PrismaTasksError
+from prisma_tasks.prisma_cli import config_file
+from prisma_tasks.prisma_cli.datasource import Datasource, read_datasource
+from prisma_tasks.prisma_cli.engines import EngineChoice, choose
+from prisma_tasks.prisma_cli.locate import PrismaInstall, locate
+from prisma_tasks.schema.collect import CollectResult
 
 # Commands that read the schema and accept --schema in native mode.
 _SCHEMA_COMMANDS = {

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 
-from .history_lock import on_disk
-from .migrations import generate_inputs_hash
-from .runner import Prisma
+from prisma_tasks.prisma_cli.history_lock import on_disk
+from prisma_tasks.prisma_cli.migrations import generate_inputs_hash
+from prisma_tasks.prisma_cli.runner import Prisma
 
 
 def _diff_inputs(prisma: Prisma) -> str:
@@ -40,11 +40,11 @@ def remember_clean(prisma: Prisma) -> None:
 
 def everything_applied(prisma: Prisma, url: str) -> bool:
     """True when the database has finished every migration on disk and none failed."""
-    from ..seeding.connection import SeedConnection
+    from prisma_tasks.db.connection import Connection
 
     wanted = set(on_disk(prisma.settings.migrations_path))
     try:
-        connection = SeedConnection.open(url, prisma.settings.root)
+        connection = Connection.open(url, prisma.settings.root)
     except Exception:
         return False  # unreachable or not created yet: let Prisma say so
     try:

@@ -1,7 +1,7 @@
 """Find and run module seeds in dependency order, each module in its own transaction.
 
 A module's seeds live in its folder: `seeds/*.sql` (run in name order) and `seeds/*.py` files
-defining `seed(db)`, where db is a SeedConnection. A failing seed rolls back its own
+defining `seed(db)`, where db is a Connection. A failing seed rolls back its own
 transaction, names the module and file, and leaves the modules before it in place.
 """
 
@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..collector import collect
-from ..config import Settings
-from ..errors import CheckFailed, PrismaTasksError
-from .connection import SeedConnection
-from .graph import module_dependencies, seed_order
-from .snapshot import differences, snapshot
+from prisma_tasks.config import Settings
+from prisma_tasks.db.connection import Connection
+from prisma_tasks.errors import CheckFailed, PrismaTasksError
+from prisma_tasks.schema.collect import collect
+from prisma_tasks.schema.dependencies import module_dependencies, seed_order
+from prisma_tasks.seeding.snapshot import differences, snapshot
 
 Say = Callable[[str], None]
 
@@ -58,7 +58,7 @@ def planned_order(settings: Settings, selected: Iterable[str] | None = None) -> 
     return seed_order(module_dependencies(result, settings.seed_dependencies), selected)
 
 
-def _run_file(connection: SeedConnection, path: Path) -> None:
+def _run_file(connection: Connection, path: Path) -> None:
     if path.suffix == ".sql":
         connection.execute_script(path.read_text(encoding="utf-8"))
         return
@@ -78,7 +78,7 @@ def _run_file(connection: SeedConnection, path: Path) -> None:
     seed(connection)
 
 
-def run_module(connection: SeedConnection, seeds: ModuleSeeds, root: Path) -> None:
+def run_module(connection: Connection, seeds: ModuleSeeds, root: Path) -> None:
     path = None
     try:
         with connection.transaction():  # one transaction for all of the module's files
@@ -107,7 +107,7 @@ def seed_all(
     root = settings.root
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))  # seeds may import their module's own code
-    connection = SeedConnection.open(url, root)
+    connection = Connection.open(url, root)
     try:
         for index, seeds in enumerate(plan, 1):
             started = time.perf_counter()
@@ -126,7 +126,7 @@ def verify_seeds(
 ) -> None:
     """Seed, snapshot every table, seed each module again: any change names module and table."""
     seeded = seed_all(settings, url, say, modules)
-    connection = SeedConnection.open(url, settings.root)
+    connection = Connection.open(url, settings.root)
     try:
         reference = snapshot(connection)
         problems = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from .connection import SeedConnection, quote
+from prisma_tasks.db.connection import Connection, quote
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class TableState:
     digest: str
 
 
-def snapshot(connection: SeedConnection) -> dict[str, TableState]:
+def snapshot(connection: Connection) -> dict[str, TableState]:
     state = {}
     for table in connection.tables():
         rows = connection.execute(f"SELECT * FROM {quote(table)}")

@@ -2,7 +2,12 @@
 
 from invoke import Collection
 
-from . import db_tasks_collection, doctor_task, prisma_tasks_collection, tenant_tasks_collection
+from prisma_tasks.tasks import (
+    db_tasks_collection,
+    doctor_task,
+    prisma_tasks_collection,
+    tenant_tasks_collection,
+)
 
 ns = Collection()
 ns.add_collection(Collection.from_module(prisma_tasks_collection, name="prisma"))

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from invoke.exceptions import Exit
 
-from ..config import Settings, load_settings
-from ..errors import PrismaTasksError
+from prisma_tasks.config import Settings, load_settings
+from prisma_tasks.errors import PrismaTasksError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from ._runner import progress, quiet_progress, reports_errors, say, settings
+from prisma_tasks.tasks._runner import progress, quiet_progress, reports_errors, say, settings
 
 
 def _dev():
-    from ..databases.dev_database import DevDatabase
-    from ..prisma_cli.runner import datasource_provider
+    from prisma_tasks.databases.dev_database import DevDatabase
+    from prisma_tasks.prisma_cli.runner import datasource_provider
 
     config = settings()
     return DevDatabase(config, datasource_provider(config.base_path))
@@ -22,7 +22,7 @@ def up(c: Context) -> None:
 
     The password is masked; `invoke db.url --show-password` prints it. Example: invoke db.up
     """
-    from ..databases.urls import mask
+    from prisma_tasks.db.urls import mask
 
     say(f"dev database up: {mask(_dev().up())}")
 
@@ -46,7 +46,7 @@ def url(c: Context, show_password: bool = False) -> None:
     """
     from invoke.exceptions import Exit
 
-    from ..databases.urls import mask
+    from prisma_tasks.db.urls import mask
 
     value = _dev().url()
     if value is None:
@@ -70,8 +70,8 @@ def seed(
 
     Example: invoke db.seed --module orders --verify
     """
-    from ..prisma_cli.workflow import target_url
-    from ..seeding import seed_all, verify_seeds
+    from prisma_tasks.commands.workflow import target_url
+    from prisma_tasks.seeding import seed_all, verify_seeds
 
     quiet_progress(quiet)
     config = settings()
@@ -89,8 +89,8 @@ def reset(c: Context, force: bool = False) -> None:
 
     Example: invoke db.reset
     """
-    from ..prisma_cli.workflow import prepare, target_url
-    from ..prisma_cli.workflow import reset as run_reset
+    from prisma_tasks.commands.workflow import prepare, target_url
+    from prisma_tasks.commands.workflow import reset as run_reset
 
     config = settings()
     run_reset(prepare(config, say), target_url(config, say), force, True, say)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke import Context, task
 from invoke.exceptions import Exit
 
-from ._runner import reports_errors, say, settings
+from prisma_tasks.tasks._runner import reports_errors, say, settings
 
 
 @task
@@ -15,7 +15,7 @@ def doctor(c: Context) -> None:
 
     Exits 1 when something it needs is missing. Example: invoke doctor
     """
-    from ..doctor import diagnose
+    from prisma_tasks.commands.doctor import diagnose
 
     report = diagnose(settings())
     say(report.render())

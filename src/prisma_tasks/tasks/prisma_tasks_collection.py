@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from ._runner import notice, progress, quiet_progress, reports_errors, say, settings
+from prisma_tasks.tasks._runner import (
+    notice,
+    progress,
+    quiet_progress,
+    reports_errors,
+    say,
+    settings,
+)
 
 
 @task(
@@ -19,7 +26,9 @@ def collect(c: Context, check: bool = False, copy: bool = False) -> None:
 
     Example: invoke prisma.collect --check
     """
-    from ..collector import collect as run_collect  # not via workflow: keep start-up light
+    from prisma_tasks.schema.collect import (
+        collect as run_collect,  # not via workflow: keep start-up light
+    )
 
     result = run_collect(settings(), check=check, mode="copy" if copy else None)
     for message in result.notices:
@@ -36,7 +45,7 @@ def install(c: Context, quiet: bool = False) -> None:
     """
     import time
 
-    from ..prisma_cli.locate import install as run_install
+    from prisma_tasks.prisma_cli.locate import install as run_install
 
     quiet_progress(quiet)
     started = time.perf_counter()
@@ -52,7 +61,7 @@ def validate(c: Context) -> None:
 
     Example: invoke prisma.validate
     """
-    from ..prisma_cli.workflow import prepare
+    from prisma_tasks.commands.workflow import prepare
 
     prepare(settings(), say).run("validate")
 
@@ -64,12 +73,12 @@ def format(c: Context, check: bool = False) -> None:
 
     Example: invoke prisma.format --check
     """
-    from ..errors import CheckFailed
-    from ..prisma_cli.workflow import prepare
+    from prisma_tasks.commands.workflow import prepare
+    from prisma_tasks.errors import CheckFailed
 
     prisma = prepare(settings(), say)
     if prisma.collected is not None and prisma.collected.mode == "copy":
-        from ..errors import PrismaTasksError
+        from prisma_tasks.errors import PrismaTasksError
 
         raise PrismaTasksError(
             "prisma format rewrites the files it is given; in copy mode those are the copies "
@@ -96,8 +105,8 @@ def migrate(c: Context, name: str = "", create_only: bool = False) -> None:
     Uses DATABASE_URL, or the local dev database (started on demand) when it is unset.
     Example: invoke prisma.migrate --name add_invoices
     """
-    from ..prisma_cli.workflow import migrate as run_migrate
-    from ..prisma_cli.workflow import prepare, target_url
+    from prisma_tasks.commands.workflow import migrate as run_migrate
+    from prisma_tasks.commands.workflow import prepare, target_url
 
     config = settings()
     prisma = prepare(config, say)
@@ -111,7 +120,7 @@ def deploy(c: Context) -> None:
 
     Example: DATABASE_URL=postgresql://... invoke prisma.deploy
     """
-    from ..prisma_cli.workflow import prepare, target_url
+    from prisma_tasks.commands.workflow import prepare, target_url
 
     config = settings()
     prepare(config, say).run("migrate", "deploy", database_url=target_url(config, say))
@@ -124,8 +133,8 @@ def generate(c: Context, force: bool = False) -> None:
 
     Example: invoke prisma.generate --force
     """
-    from ..prisma_cli import migrations
-    from ..prisma_cli.workflow import prepare
+    from prisma_tasks.commands.workflow import prepare
+    from prisma_tasks.prisma_cli import migrations
 
     if migrations.generate(prepare(settings(), say), force=force):
         say("generated the client")
@@ -140,8 +149,8 @@ def status(c: Context) -> None:
 
     Example: invoke prisma.status
     """
-    from ..prisma_cli.workflow import prepare, target_url
-    from ..prisma_cli.workflow import status as run_status
+    from prisma_tasks.commands.workflow import prepare, target_url
+    from prisma_tasks.commands.workflow import status as run_status
 
     config = settings()
     run_status(prepare(config, say), target_url(config, say))
@@ -154,8 +163,8 @@ def diff(c: Context) -> None:
 
     Example: invoke prisma.diff
     """
-    from ..prisma_cli.workflow import diff as run_diff
-    from ..prisma_cli.workflow import prepare, target_url
+    from prisma_tasks.commands.workflow import diff as run_diff
+    from prisma_tasks.commands.workflow import prepare, target_url
 
     config = settings()
     run_diff(prepare(config, say), target_url(config, say), say)
@@ -173,8 +182,8 @@ def reset(c: Context, no_seed: bool = False, force: bool = False) -> None:
 
     Refuses remote databases unless --force. Example: invoke prisma.reset --no-seed
     """
-    from ..prisma_cli.workflow import prepare, target_url
-    from ..prisma_cli.workflow import reset as run_reset
+    from prisma_tasks.commands.workflow import prepare, target_url
+    from prisma_tasks.commands.workflow import reset as run_reset
 
     config = settings()
     run_reset(prepare(config, say), target_url(config, say), force, not no_seed, say)
@@ -193,12 +202,12 @@ def lock(c: Context, relock: str = "") -> None:
     Refuses while a locked migration was edited, deleted, renamed or reordered.
     Example: invoke prisma.lock   or   invoke prisma.lock --relock 20260101120000_drop_note
     """
-    from ..prisma_cli.history_lock import record_new
-    from ..prisma_cli.history_lock import relock as run_relock
+    from prisma_tasks.prisma_cli.history_lock import record_new
+    from prisma_tasks.prisma_cli.history_lock import relock as run_relock
 
     config = settings()
     if relock:
-        from ..prisma_cli.gate import migrations_on_default_branch
+        from prisma_tasks.commands.gate import migrations_on_default_branch
 
         merged, _ = migrations_on_default_branch(config, config.default_branch)
         say(f"relocked {run_relock(config.migrations_path, relock, merged)}")
@@ -215,7 +224,7 @@ def check(c: Context) -> None:
     Runs every check, explains each failure, exits 1 if any failed.
     Example: invoke prisma.check
     """
-    from ..prisma_cli.gate import run_gate
+    from prisma_tasks.commands.gate import run_gate
 
     run_gate(settings(), say)
     say("prisma.check passed")
@@ -235,8 +244,8 @@ def graph(c: Context, output: str = "", mermaid: bool = False) -> None:
     """
     from pathlib import Path
 
-    from ..collector import collect as run_collect
-    from ..module_graph import ModuleGraph, render
+    from prisma_tasks.schema.collect import collect as run_collect
+    from prisma_tasks.schema.graph import ModuleGraph, render
 
     config = settings()
     module_graph = ModuleGraph.from_collect(run_collect(config), config.seed_dependencies)
@@ -252,6 +261,6 @@ def watch(c: Context, no_generate: bool = False) -> None:
 
     Errors are printed and watching goes on; Ctrl-C stops. Example: invoke prisma.watch
     """
-    from ..watcher import watch as run_watch
+    from prisma_tasks.commands.watch import watch as run_watch
 
     run_watch(settings(), say, generate=not no_generate)

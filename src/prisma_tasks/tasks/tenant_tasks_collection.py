@@ -10,16 +10,16 @@ import os
 
 from invoke import Context, task
 
-from ._runner import progress, quiet_progress, reports_errors, say, settings
+from prisma_tasks.tasks._runner import progress, quiet_progress, reports_errors, say, settings
 
 DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _tenants(name: str | None = None):
     """Check the name first (no database is touched for a bad one), then open the tenants."""
-    from ..prisma_cli.workflow import prepare, target_url
-    from ..tenancy.names import validate_tenant_name
-    from ..tenancy.schemas import TenantSchemas, require_schema_tenancy
+    from prisma_tasks.commands.workflow import prepare, target_url
+    from prisma_tasks.tenancy.names import validate_tenant_name
+    from prisma_tasks.tenancy.schemas import TenantSchemas, require_schema_tenancy
 
     if name is not None:
         validate_tenant_name(name)
@@ -62,7 +62,7 @@ def migrate(
     Prints `[i/N] tenant NAME ... ok (1.2s)` per tenant; exit 1 names the tenants that failed.
     Example: invoke tenant.migrate --all   (one tenant: invoke tenant.migrate --name acme)
     """
-    from ..errors import PrismaTasksError
+    from prisma_tasks.errors import PrismaTasksError
 
     quiet_progress(quiet)
     if bool(name) == all:
@@ -114,9 +114,9 @@ def drop(c: Context, name: str, force: bool = False) -> None:
 
     Refuses remote databases unless --force. Example: invoke tenant.drop acme
     """
-    from ..databases.urls import mask
-    from ..errors import PrismaTasksError
-    from ..prisma_cli.workflow import is_disposable
+    from prisma_tasks.commands.workflow import is_disposable
+    from prisma_tasks.db.urls import mask
+    from prisma_tasks.errors import PrismaTasksError
 
     tenants = _tenants(name)
     if not force and not is_disposable(tenants.url):
@@ -139,10 +139,10 @@ def rls(c: Context, output: str = "") -> None:
     """
     from pathlib import Path
 
-    from ..collector import collect
-    from ..prisma_cli.runner import datasource_provider
-    from ..tenancy.errors import TenancyError
-    from ..tenancy.rls import generate_rls
+    from prisma_tasks.prisma_cli.runner import datasource_provider
+    from prisma_tasks.schema.collect import collect
+    from prisma_tasks.tenancy.errors import TenancyError
+    from prisma_tasks.tenancy.rls import generate_rls
 
     config = settings()
     provider = datasource_provider(config.base_path)
@@ -152,7 +152,7 @@ def rls(c: Context, output: str = "") -> None:
     if not output:
         print(sql, end="", flush=True)
         return
-    from ..fsutil import write_atomically
+    from prisma_tasks.fsutil import write_atomically
 
     target = Path(output)
     write_atomically(target, sql)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from .errors import TenancyError, TenantContextMissing
+from prisma_tasks.tenancy.errors import TenancyError, TenantContextMissing
 
 TenantId = str | int
 

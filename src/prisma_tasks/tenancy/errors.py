@@ -3,7 +3,7 @@ in application code they mark a bug that must never reach the database."""
 
 from __future__ import annotations
 
-from ..errors import PrismaTasksError, SchemaError, SchemaProblem
+from prisma_tasks.errors import PrismaTasksError, SchemaError, SchemaProblem
 
 
 class TenancyError(PrismaTasksError):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from ..config import Settings
-from ..errors import ConfigError
-from .errors import InvalidTenantName
+from prisma_tasks.config import Settings
+from prisma_tasks.errors import ConfigError
+from prisma_tasks.tenancy.errors import InvalidTenantName
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,40}")
 PREFIX_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,21}")  # 22 + 41 characters fit PostgreSQL's 63

@@ -9,7 +9,7 @@
 There is no unscoped method. The tenant is read and every argument is checked before the
 statement is built, so a call without a tenant context, or one that names another tenant
 (in a filter, an insert or an update), raises before anything reaches the database.
-Works on PostgreSQL and SQLite through the suite's SeedConnection.
+Works on PostgreSQL and SQLite through the suite's Connection.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..seeding.connection import SeedConnection, Table, quote
-from .context import TenantId, current_tenant
-from .errors import TenantMismatch
+from prisma_tasks.db.connection import Connection, Table, quote
+from prisma_tasks.tenancy.context import TenantId, current_tenant
+from prisma_tasks.tenancy.errors import TenantMismatch
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -39,7 +39,7 @@ class TenantRepository:
     def __init__(
         self,
         table: Table | str,
-        connection: SeedConnection,
+        connection: Connection,
         *,
         tenant_field: str = "tenantId",
         key: str | None = "id",

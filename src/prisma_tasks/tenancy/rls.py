@@ -25,14 +25,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..collector import CollectResult, Definition
-from ..config import Settings
-from ..errors import ConfigError
-from ..schema_reader import Field, strip_noise
-from ..seeding.connection import SeedConnection, quote
-from .context import TenantId, current_tenant
-from .errors import TenancyError, TenancySchemaError
-from .schema_check import tenancy_problems, tenant_scoped_models
+from prisma_tasks.config import Settings
+from prisma_tasks.db.connection import Connection, quote
+from prisma_tasks.errors import ConfigError
+from prisma_tasks.schema.collect import CollectResult, Definition
+from prisma_tasks.schema.reader import Field, strip_noise
+from prisma_tasks.tenancy.context import TenantId, current_tenant
+from prisma_tasks.tenancy.errors import TenancyError, TenancySchemaError
+from prisma_tasks.tenancy.schema_check import tenancy_problems, tenant_scoped_models
 
 SETTING = "app.tenant_id"
 POLICY = "tenant_isolation"
@@ -157,8 +157,8 @@ def generate_rls(settings: Settings, result: CollectResult) -> str:
 
 @contextmanager
 def tenant_transaction(
-    connection: SeedConnection, tenant_id: TenantId | None = None, setting: str = SETTING
-) -> Iterator[SeedConnection]:
+    connection: Connection, tenant_id: TenantId | None = None, setting: str = SETTING
+) -> Iterator[Connection]:
     """A transaction in which `setting` holds the tenant (the current one by default).
 
     The setting ends with the transaction, so a pooled connection never carries one tenant's

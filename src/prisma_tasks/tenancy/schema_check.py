@@ -8,9 +8,9 @@ it, so without such an index each one scans the whole table of every tenant.
 
 from __future__ import annotations
 
-from ..collector import CollectResult, Definition
-from ..config import Settings
-from ..errors import SchemaProblem
+from prisma_tasks.config import Settings
+from prisma_tasks.errors import SchemaProblem
+from prisma_tasks.schema.collect import CollectResult, Definition
 
 
 def tenant_scoped_models(settings: Settings, result: CollectResult) -> list[Definition]:

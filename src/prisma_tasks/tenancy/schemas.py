@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from urllib.parse import quote as url_quote
 
-from ..config import Settings
-from ..databases.urls import hide_password, mask
-from ..errors import CheckFailed, ConfigError
-from ..prisma_cli.migrations import migration_names
-from ..prisma_cli.runner import Prisma
-from ..seeding.connection import libpq_url
-from .errors import TenancyError, UnknownTenant
-from .names import check_prefix, schema_for, tenant_of, validate_tenant_name
+from prisma_tasks.config import Settings
+from prisma_tasks.db.connection import libpq_url
+from prisma_tasks.db.urls import hide_password, mask
+from prisma_tasks.errors import CheckFailed, ConfigError
+from prisma_tasks.prisma_cli.migrations import migration_names
+from prisma_tasks.prisma_cli.runner import Prisma
+from prisma_tasks.tenancy.errors import TenancyError, UnknownTenant
+from prisma_tasks.tenancy.names import check_prefix, schema_for, tenant_of, validate_tenant_name
 
 Say = Callable[[str], None]
 

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from .config import Settings, load_settings
-from .databases.provisioner import Provisioner, sigterm_as_interrupt
-from .databases.urls import mask
+from prisma_tasks.config import Settings, load_settings
+from prisma_tasks.databases.provisioner import Provisioner, sigterm_as_interrupt
+from prisma_tasks.db.urls import mask
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,7 +60,7 @@ def selected_backend(config: pytest.Config, settings: Settings) -> str:
     if chosen:
         return chosen
     try:
-        from .prisma_cli.runner import datasource_provider
+        from prisma_tasks.prisma_cli.runner import datasource_provider
 
         return "sqlite" if datasource_provider(settings.base_path) == "sqlite" else "postgres"
     except Exception:
@@ -144,8 +144,8 @@ def prisma_tasks_prepare(
     prisma_tasks_settings: Settings, prisma_tasks_backend: str
 ) -> tuple[str, Callable[[str], None] | None]:
     """Default: apply the repository's Prisma migrations and seeds when the backend fits."""
-    from .prisma_cli.runner import datasource_provider
-    from .templates import deploy_migrations
+    from prisma_tasks.prisma_cli.runner import datasource_provider
+    from prisma_tasks.testing.template import deploy_migrations
 
     settings = prisma_tasks_settings
     try:
@@ -164,7 +164,7 @@ def prisma_tasks_template(
     prisma_tasks_settings: Settings,
     prisma_tasks_prepare: tuple[str, Callable[[str], None] | None],
 ) -> str:
-    from .templates import content_hash
+    from prisma_tasks.testing.template import content_hash
 
     extra, prepare = prisma_tasks_prepare
     digest = content_hash(
@@ -201,10 +201,10 @@ def factories(fresh_database_url: str, prisma_tasks_settings: Settings) -> Itera
 
     Example: `order = factories.Order(status="CONFIRMED")` creates its customer too.
     """
-    from .factories import bound_to, discover_factories
-    from .seeding.connection import SeedConnection
+    from prisma_tasks.db.connection import Connection
+    from prisma_tasks.testing.factories import bound_to, discover_factories
 
-    connection = SeedConnection.open(fresh_database_url, prisma_tasks_settings.root)
+    connection = Connection.open(fresh_database_url, prisma_tasks_settings.root)
     try:
         with bound_to(connection):
             namespace = discover_factories(prisma_tasks_settings)

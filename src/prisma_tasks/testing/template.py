@@ -11,14 +11,14 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import __version__
-from .config import Settings
+from prisma_tasks import __version__
+from prisma_tasks.config import Settings
 
 
 def template_inputs(settings: Settings) -> list[Path]:
     """Everything a template is built from: base.prisma, module schemas, migrations, and each
     module's seeds and Python code (seeds import their module's tables.py)."""
-    from .collector import collect
+    from prisma_tasks.schema.collect import collect
 
     paths: set[Path] = {settings.base_path}
     result = collect(settings)
@@ -44,8 +44,8 @@ def deploy_migrations(settings: Settings, seed: bool = True):
     """A prepare step: `prisma migrate deploy` on the template database, then the module seeds."""
 
     def prepare(url: str) -> None:
-        from .prisma_cli.runner import Prisma
-        from .seeding import seed_all
+        from prisma_tasks.prisma_cli.runner import Prisma
+        from prisma_tasks.seeding import seed_all
 
         Prisma.for_settings(settings).run("migrate", "deploy", database_url=url, echo=False)
         if seed:

@@ -11,9 +11,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .collector import CollectResult
-from .errors import PrismaTasksError
-from .seeding.graph import module_dependencies
+from prisma_tasks.errors import PrismaTasksError
+from prisma_tasks.schema.collect import CollectResult
+from prisma_tasks.schema.dependencies import module_dependencies
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Settings
-from .discovery import SchemaSource
-from .fsutil import write_atomically
-from .parse_cache import StatKey, stat_key
+from prisma_tasks.config import Settings
+from prisma_tasks.fsutil import write_atomically
+from prisma_tasks.schema.discovery import SchemaSource
+from prisma_tasks.schema.parse_cache import StatKey, stat_key
 
 _FORMAT = 2  # 2: a full run also removes staging folders older versions left behind
 RACY_NS = 1_000_000_000

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from .errors import ConfigError, SchemaError, SchemaProblem
+from prisma_tasks.errors import ConfigError, SchemaError, SchemaProblem
 
 SEPARATOR = "__"
 

@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from . import collect_snapshot, linkfarm
-from .config import Settings, check_collected_dir
-from .discovery import SchemaSource, discover
-from .errors import CheckFailed, SchemaError, SchemaProblem
-from .fsutil import NotARegularFile, read_regular_file
-from .parse_cache import ParseCache, stat_key
-from .schema_reader import DEFINITION_KINDS, Block, ParsedSchema, parse_schema
+from prisma_tasks.config import Settings, check_collected_dir
+from prisma_tasks.errors import CheckFailed, SchemaError, SchemaProblem
+from prisma_tasks.fsutil import NotARegularFile, read_regular_file
+from prisma_tasks.schema import linkfarm
+from prisma_tasks.schema import snapshot as collect_snapshot
+from prisma_tasks.schema.discovery import SchemaSource, discover
+from prisma_tasks.schema.parse_cache import ParseCache, stat_key
+from prisma_tasks.schema.reader import DEFINITION_KINDS, Block, ParsedSchema, parse_schema
 
 
 @dataclass(frozen=True)

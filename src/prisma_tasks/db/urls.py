@@ -7,7 +7,8 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 _URL_START = r"[a-z][a-z0-9+.-]*://"
 # A text that is one URL (one line starting with its scheme) is read whole: whatever sits
@@ -298,3 +299,39 @@ def _environment_hosts(hosts: list[str], environ: Mapping[str, str]) -> list[str
     if environ.get("PGHOSTADDR"):
         found += environ["PGHOSTADDR"].split(",")
     return found
+
+
+# Query parameters that Prisma understands but libpq does not.
+_PRISMA_ONLY = {
+    "schema",
+    "connection_limit",
+    "pool_timeout",
+    "pgbouncer",
+    "statement_cache_size",
+    "socket_timeout",
+}
+
+
+def libpq_url(url: str) -> tuple[str, str | None]:
+    """(URL psycopg accepts, Prisma's schema parameter or None).
+
+    Only the query is rewritten; the rest stays as written. urlunsplit would not keep it: for
+    postgresql:////db.internal (a socket, database "/db.internal") it gave postgresql://db.internal,
+    another server than the one the reset / drop guard had judged.
+    """
+    before_fragment, hash_sign, fragment = url.partition("#")
+    base, _, query_text = before_fragment.partition("?")  # where urlsplit finds the query
+    query = parse_qsl(query_text)
+    schema = next((value for key, value in query if key == "schema"), None)
+    kept = [(key, value) for key, value in query if key not in _PRISMA_ONLY]
+    # quote, not quote_plus: libpq decodes %XX only and would read a '+' as a plus sign.
+    encoded = urlencode(kept, quote_via=quote)
+    return base + (f"?{encoded}" if encoded else "") + hash_sign + fragment, schema
+
+
+def sqlite_path(database_url: str, root: Path) -> Path:
+    raw = database_url[len("file:") :].split("?", 1)[0]
+    path = Path(raw)
+    # Prisma resolves a relative SQLite path against the schema folder in native mode, libsql
+    # against the working directory; the suite always runs Prisma from the repository root.
+    return path if path.is_absolute() else (root / path).resolve()

@@ -11,8 +11,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from .config import Settings
-from .errors import PrismaTasksError, SchemaError
+from prisma_tasks.config import Settings
+from prisma_tasks.errors import PrismaTasksError, SchemaError
 
 
 @dataclass
@@ -52,12 +52,12 @@ def _version(command: list[str], search_path: str | None) -> str | None:
 
 
 def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagnosis:
-    from .collector import collect
-    from .databases.pg_local import find_binaries, install_hint
-    from .prisma_cli import history_lock
-    from .prisma_cli.engines import choose
-    from .prisma_cli.locate import PrismaMissing, locate
-    from .prisma_cli.runner import datasource_provider
+    from prisma_tasks.databases.pg_local import find_binaries, install_hint
+    from prisma_tasks.prisma_cli import history_lock
+    from prisma_tasks.prisma_cli.engines import choose
+    from prisma_tasks.prisma_cli.locate import PrismaMissing, locate
+    from prisma_tasks.prisma_cli.runner import datasource_provider
+    from prisma_tasks.schema.collect import collect
 
     environ = dict(os.environ) if environ is None else environ
     report = Diagnosis()
@@ -127,8 +127,8 @@ def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagn
 
 
 def _applied_state(settings: Settings, environ: dict[str, str]) -> tuple[str, str, str]:
-    from .databases.urls import mask
-    from .prisma_cli.runner import Prisma
+    from prisma_tasks.db.urls import mask
+    from prisma_tasks.prisma_cli.runner import Prisma
 
     prisma = Prisma.for_settings(settings, environ)
     result = prisma.run("migrate", "status", check=False, echo=False)

@@ -11,8 +11,8 @@ import marshal
 import os
 from pathlib import Path
 
-from .fsutil import write_atomically
-from .schema_reader import Block, Field, Index
+from prisma_tasks.fsutil import write_atomically
+from prisma_tasks.schema.reader import Block, Field, Index
 
 _FORMAT = 3  # 3: blocks carry their indexes
 

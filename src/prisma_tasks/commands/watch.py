@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .config import Settings
-from .errors import PrismaTasksError
+from prisma_tasks.config import Settings
+from prisma_tasks.errors import PrismaTasksError
 
 Say = Callable[[str], None]
 
@@ -61,8 +61,8 @@ def relevant(changes: Iterable[tuple[object, str]], settings: Settings) -> list[
 
 def rebuild(settings: Settings, say: Say, generate: bool = True) -> bool:
     """One round: collect, validate, generate. Returns False (after saying why) on an error."""
-    from .prisma_cli import migrations
-    from .prisma_cli.workflow import prepare
+    from prisma_tasks.commands.workflow import prepare
+    from prisma_tasks.prisma_cli import migrations
 
     started = time.perf_counter()
     try:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..collector import CollectResult
-from ..errors import PrismaTasksError
+from prisma_tasks.errors import PrismaTasksError
+from prisma_tasks.schema.collect import CollectResult
 
 
 class DependencyCycle(PrismaTasksError):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 
-from ..collector import collect
-from ..config import Settings
-from ..databases.urls import is_provably_local, mask
-from ..errors import CheckFailed, PrismaTasksError
-from ..fsutil import held_exclusively
-from . import migrations
-from .runner import Prisma, datasource_provider
+from prisma_tasks.config import Settings
+from prisma_tasks.db.urls import is_provably_local, mask
+from prisma_tasks.errors import CheckFailed, PrismaTasksError
+from prisma_tasks.fsutil import held_exclusively
+from prisma_tasks.prisma_cli import migrations
+from prisma_tasks.prisma_cli.runner import Prisma, datasource_provider
+from prisma_tasks.schema.collect import collect
 
 Say = Callable[[str], None]
 
@@ -25,8 +25,8 @@ def prepare(settings: Settings, say: Say, environ: dict[str, str] | None = None)
     result = collect(settings)
     say(result.summary())
     if settings.tenancy == "row":
-        from ..tenancy.errors import TenancySchemaError
-        from ..tenancy.schema_check import tenancy_problems
+        from prisma_tasks.tenancy.errors import TenancySchemaError
+        from prisma_tasks.tenancy.schema_check import tenancy_problems
 
         problems = tenancy_problems(settings, result)
         if problems:
@@ -49,7 +49,7 @@ def target_url(settings: Settings, say: Say, environ: dict[str, str] | None = No
                 f"in {settings.base_schema}"
             )
         return url
-    from ..databases.dev_database import DevDatabase
+    from prisma_tasks.databases.dev_database import DevDatabase
 
     url = DevDatabase(settings, provider).up()
     say(f"DATABASE_URL is not set: using the local dev database {mask(url)}")
@@ -65,7 +65,7 @@ def migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: 
 
 
 def _migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: Say) -> None:
-    from . import shortcuts
+    from prisma_tasks.prisma_cli import shortcuts
 
     if shortcuts.known_clean(prisma):
         change = migrations.PendingChange("")
@@ -75,7 +75,7 @@ def _migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say:
         shortcuts.remember_clean(prisma)
         say("schema matches the migration history: no new migration")
     else:
-        from . import history_lock
+        from prisma_tasks.prisma_cli import history_lock
 
         history_lock.check_or_raise(prisma.settings.migrations_path)
         folder = migrations.write_migration(prisma, name or "migration", change.sql)
@@ -131,6 +131,6 @@ def reset(prisma: Prisma, url: str, force: bool, seed: bool, say: Say) -> None:
     migrations.reset(prisma, url)
     say(f"reset {mask(url)}: every migration re-applied")
     if seed:
-        from ..seeding import seed_all
+        from prisma_tasks.seeding import seed_all
 
         seed_all(prisma.settings, url, say)

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..collector import collect
-from ..config import Settings
-from ..errors import CheckFailed
-from . import destructive_lint, history_lock, migrations
-from .runner import Prisma, PrismaFailed
+from prisma_tasks.config import Settings
+from prisma_tasks.errors import CheckFailed
+from prisma_tasks.prisma_cli import destructive_lint, history_lock, migrations
+from prisma_tasks.prisma_cli.runner import Prisma, PrismaFailed
+from prisma_tasks.schema.collect import collect
 
 Say = Callable[[str], None]
 
@@ -107,7 +107,7 @@ def _merge_base(root: Path, branch: str) -> str | None:
 
 
 def run_gate(settings: Settings, say: Say) -> None:
-    from ..databases.provisioner import provisioned
+    from prisma_tasks.databases.provisioner import provisioned
 
     report = GateReport()
     # 1. collection and formatting. A missing folder is collected (it is git-ignored, so a
@@ -149,7 +149,7 @@ def run_gate(settings: Settings, say: Say) -> None:
             )
     # tenancy: tenant-scoped models keep their tenant column and an index led by it
     if settings.tenancy == "row":
-        from ..tenancy.schema_check import tenancy_problems
+        from prisma_tasks.tenancy.schema_check import tenancy_problems
 
         problems = tenancy_problems(settings, result)
         if problems:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .errors import SchemaProblem
+from prisma_tasks.errors import SchemaProblem
 
 BLOCK_KINDS = ("model", "enum", "type", "view", "datasource", "generator")
 DEFINITION_KINDS = ("model", "enum", "type", "view")

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .fsutil import NotARegularFile, fault_point, read_regular_file, write_atomically
+from prisma_tasks.fsutil import NotARegularFile, fault_point, read_regular_file, write_atomically
 
 INCOMPLETE_MARKER = "__collect_in_progress__.prisma"
 _MARKER_TEXT = (
