@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prisma_tasks.prisma_cli.migrations import sqlite_path
+from prisma_tasks.db.urls import sqlite_path
 
 from .conftest import Monorepo, make_monorepo
 

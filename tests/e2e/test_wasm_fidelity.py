@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from prisma_tasks.config import load_settings
-from prisma_tasks.prisma_cli.migrations import sqlite_path
+from prisma_tasks.db.urls import sqlite_path
 from prisma_tasks.prisma_cli.runner import Prisma
 
 from .catalog import postgres_catalog, sqlite_catalog

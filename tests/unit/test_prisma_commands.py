@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from prisma_tasks.config import load_settings
+from prisma_tasks.db import urls
 from prisma_tasks.errors import ConfigError, PrismaTasksError
 from prisma_tasks.prisma_cli import config_file, migrations
 from prisma_tasks.prisma_cli.engines import choose
@@ -162,8 +163,8 @@ def test_output_never_shows_a_password(tree) -> None:
 
 
 def test_sqlite_paths_resolve_against_the_repository(tree) -> None:
-    assert migrations.sqlite_path("file:./dev.db", tree.root) == (tree.root / "dev.db").resolve()
-    assert migrations.sqlite_path("file:/tmp/x.db?mode=rw", tree.root) == Path("/tmp/x.db")
+    assert urls.sqlite_path("file:./dev.db", tree.root) == (tree.root / "dev.db").resolve()
+    assert urls.sqlite_path("file:/tmp/x.db?mode=rw", tree.root) == Path("/tmp/x.db")
 
 
 def test_native_diff_replays_the_history_on_a_given_shadow(tree) -> None:

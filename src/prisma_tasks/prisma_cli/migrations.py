@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 from prisma_tasks.db.urls import sqlite_path
 from prisma_tasks.errors import PrismaTasksError
 from prisma_tasks.fsutil import fault_point
+from prisma_tasks.prisma_cli.generators import read_generators, wasm_client_notices
 from prisma_tasks.prisma_cli.runner import Prisma, PrismaFailed
 
 LOCK_FILE = "migration_lock.toml"
@@ -196,12 +198,10 @@ def generate_inputs_hash(prisma: Prisma) -> str:
 
 
 def generator_outputs(prisma: Prisma) -> list[Path]:
-    text = prisma.settings.base_path.read_text(encoding="utf-8")
     outputs = []
-    for block in re.finditer(r"generator\s+\w+\s*\{([^}]*)\}", text):
-        match = re.search(r'\boutput\s*=\s*"([^"]+)"', block.group(1))
-        if match:
-            outputs.append((prisma.settings.schema_folder / match.group(1)).resolve())
+    for generator in read_generators(prisma.settings.base_path):
+        if generator.output:
+            outputs.append((prisma.settings.schema_folder / generator.output).resolve())
         else:
             outputs.append(prisma.settings.root / "node_modules" / ".prisma" / "client")
     return outputs
@@ -215,6 +215,9 @@ def generate(prisma: Prisma, force: bool = False) -> bool:
     if not force and outputs_exist and stamp.is_file() and stamp.read_text().strip() == inputs:
         return False
     prisma.run("generate")
+    if prisma.engine.mode == "wasm":
+        for notice in wasm_client_notices(prisma.settings.base_path):
+            print(f"warning: {notice}", file=sys.stderr, flush=True)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(inputs + "\n")
     return True
