@@ -39,7 +39,7 @@ from prisma_tasks.databases.provisioner import Provisioner, terminate_as_interru
 from prisma_tasks.prisma_cli.migrations import pending_change
 from prisma_tasks.prisma_cli.runner import Prisma
 from prisma_tasks.schema.collect import collect
-from prisma_tasks.testing.template import content_hash, deploy_migrations
+from prisma_tasks.commands.template import content_hash, deploy_migrations
 
 REPO = Path(__file__).resolve().parent.parent
 PYPROJECT = (

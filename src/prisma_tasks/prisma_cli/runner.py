@@ -118,7 +118,7 @@ class Prisma:
     ) -> tuple[list[str], dict[str, str]]:
         argv = [*self.install.command, *args]
         env = {**self.environ, **_QUIET, **(extra_env or {})}
-        env.update(self._database_variables(database_url))
+        env.update(self.database_variables(database_url))
         head = tuple(a for a in args[:2] if not a.startswith("-"))
         if self.engine.mode == "wasm":
             env.update(config_file.placeholder_engines(self.settings))
@@ -128,7 +128,7 @@ class Prisma:
             argv += ["--schema", str(self.settings.schema_folder)]
         return argv, env
 
-    def _database_variables(self, database_url: str | None) -> dict[str, str]:
+    def database_variables(self, database_url: str | None) -> dict[str, str]:
         """The URL variables Prisma reads, all pointing at the database this command is for.
 
         When that is the user's own database (DATABASE_URL, or the variable `url` names), a

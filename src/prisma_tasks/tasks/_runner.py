@@ -57,5 +57,11 @@ def progress(message: str) -> None:
         print(message, flush=True)
 
 
+def notice_progress(message: str) -> None:
+    """Progress on stderr, for tasks whose stdout belongs to another program."""
+    if os.environ.get("PRISMA_TASKS_QUIET", "").lower() not in ("1", "true", "yes"):
+        print(message, file=sys.stderr, flush=True)
+
+
 def notice(message: str) -> None:
     print(f"notice: {message}", file=sys.stderr, flush=True)

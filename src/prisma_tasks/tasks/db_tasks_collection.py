@@ -1,10 +1,17 @@
-"""`invoke db.*`: the local development database."""
+"""`invoke db.*`: the local development database, and commands on throwaway databases."""
 
 from __future__ import annotations
 
 from invoke import Context, task
 
-from prisma_tasks.tasks._runner import progress, quiet_progress, reports_errors, say, settings
+from prisma_tasks.tasks._runner import (
+    notice_progress,
+    progress,
+    quiet_progress,
+    reports_errors,
+    say,
+    settings,
+)
 
 
 def _dev():
@@ -94,3 +101,43 @@ def reset(c: Context, force: bool = False) -> None:
 
     config = settings()
     run_reset(prepare(config, say), target_url(config, say), force, True, say)
+
+
+@task(
+    help={
+        "backend": "postgres or sqlite (default: the one the datasource's provider implies)",
+        "workers": "make N databases: the first under DATABASE_URL, each also as DATABASE_URL_<k>",
+        "no-seed": "migrations only: do not run the module seeds in the template",
+        "keep": "keep the databases afterwards and print their URLs (passwords masked)",
+    }
+)
+@reports_errors
+def run(
+    c: Context,
+    backend: str | None = None,
+    workers: int = 1,
+    no_seed: bool = False,
+    keep: bool = False,
+) -> None:
+    """Run a command against a throwaway database: migrated, seeded, removed afterwards.
+
+    The command comes after `--` and gets the database under DATABASE_URL and every variable
+    the datasource reads; its exit code is passed through. With --workers N, worker k of a JS
+    runner (VITEST_POOL_ID / JEST_WORKER_ID) gets DATABASE_URL_<k>.
+    Example: invoke db.run -- npx vitest run
+    """
+    import shlex
+    import sys
+
+    from invoke.exceptions import Exit
+
+    from prisma_tasks.commands.run import RunOptions, run_with_databases
+
+    # invoke joins the words after `--` with spaces (c.remainder); this process's own argv
+    # keeps them as they were quoted.
+    argv = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else shlex.split(c.remainder)
+    options = RunOptions(backend=backend, workers=workers, seed=not no_seed, keep=keep)
+    # Progress on stderr: the command's stdout stays its own (`db.run -- node x.js > out.json`).
+    code = run_with_databases(settings(), argv, options, notice_progress)
+    if code != 0:
+        raise Exit(code=code)

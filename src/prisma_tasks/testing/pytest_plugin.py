@@ -144,18 +144,9 @@ def prisma_tasks_prepare(
     prisma_tasks_settings: Settings, prisma_tasks_backend: str
 ) -> tuple[str, Callable[[str], None] | None]:
     """Default: apply the repository's Prisma migrations and seeds when the backend fits."""
-    from prisma_tasks.prisma_cli.runner import datasource_provider
-    from prisma_tasks.testing.template import deploy_migrations
+    from prisma_tasks.commands.template import template_recipe
 
-    settings = prisma_tasks_settings
-    try:
-        provider = datasource_provider(settings.base_path)
-    except Exception:
-        return "empty", None
-    fits = (provider == "sqlite") == (prisma_tasks_backend == "sqlite")
-    if not fits or not settings.migrations_path.is_dir():
-        return "empty", None
-    return "prisma-migrate-deploy+seeds", deploy_migrations(settings)
+    return template_recipe(prisma_tasks_settings, prisma_tasks_backend)
 
 
 @pytest.fixture(scope="session")
@@ -164,12 +155,10 @@ def prisma_tasks_template(
     prisma_tasks_settings: Settings,
     prisma_tasks_prepare: tuple[str, Callable[[str], None] | None],
 ) -> str:
-    from prisma_tasks.testing.template import content_hash
+    from prisma_tasks.commands.template import template_hash
 
-    extra, prepare = prisma_tasks_prepare
-    digest = content_hash(
-        prisma_tasks_settings, extra=f"{extra}|{prisma_tasks_provisioner.backend}"
-    )
+    label, prepare = prisma_tasks_prepare
+    digest = template_hash(prisma_tasks_settings, label, prisma_tasks_provisioner.backend)
     return prisma_tasks_provisioner.template(digest, prepare)
 
 

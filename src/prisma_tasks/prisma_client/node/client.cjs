@@ -94,11 +94,21 @@ function withAdapter(options, config, dir, requireFromClient) {
   const url =
     datasourceUrl ??
     datasources?.[datasourceName]?.url ??
-    (variable ? process.env[variable] ?? fromDotEnv(variable, config, dir) : inline.value);
+    (variable ? workerValue(variable) ?? process.env[variable] ?? fromDotEnv(variable, config, dir) : inline.value);
   if (!url) {
     throw new Error(`prisma-tasks: ${variable ?? "the datasource url"} is not set`);
   }
   return { ...rest, adapter: adapterFor(config.activeProvider, url, schemaDir(config, dir), requireFromClient) };
+}
+
+// `invoke db.run --workers N` gives each test worker its own database: `<variable>_<k>`, for the
+// worker number the runner sets (vitest's VITEST_POOL_ID, jest's JEST_WORKER_ID; both 1-based).
+// Read when the client is constructed, after the runner has numbered its worker.
+function workerValue(variable) {
+  const workers = Number(process.env.PRISMA_TASKS_WORKERS || 0);
+  const id = Number(process.env.VITEST_POOL_ID || process.env.JEST_WORKER_ID || 0);
+  if (!workers || !id) return undefined;
+  return process.env[`${variable}_${((id - 1) % workers) + 1}`];
 }
 
 function schemaDir(config, dir) {

@@ -8,7 +8,7 @@ template; change none and a kept server's template is reused without migrating.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from prisma_tasks import __version__
@@ -52,3 +52,32 @@ def deploy_migrations(settings: Settings, seed: bool = True):
             seed_all(settings, url, say=lambda message: None)
 
     return prepare
+
+
+Prepare = Callable[[str], None]
+
+
+def template_recipe(
+    settings: Settings, backend: str, seed: bool = True
+) -> tuple[str, Prepare | None]:
+    """(label, prepare step) of the template for a backend: the migrations and seeds when the
+    datasource's provider fits the backend and a history exists; else an empty database.
+
+    The label is part of the content hash, so every user of a recipe (the pytest plugin,
+    `invoke db.run`) shares one template per content.
+    """
+    from prisma_tasks.prisma_cli.runner import datasource_provider
+
+    try:
+        provider = datasource_provider(settings.base_path)
+    except Exception:
+        return "empty", None
+    fits = (provider == "sqlite") == (backend == "sqlite")
+    if not fits or not settings.migrations_path.is_dir():
+        return "empty", None
+    label = "prisma-migrate-deploy+seeds" if seed else "prisma-migrate-deploy"
+    return label, deploy_migrations(settings, seed=seed)
+
+
+def template_hash(settings: Settings, label: str, backend: str) -> str:
+    return content_hash(settings, extra=f"{label}|{backend}")
