@@ -1,6 +1,6 @@
 """nox sessions; thin on purpose: what they run lives in prisma_tasks.testing and tests/.
 
-`nox -t ci` runs lint, unit, gate, integration and e2e in that order and stops at the first
+`nox -t ci` runs lint, unit, gate, integration, e2e and js in that order and stops at the first
 failure; nox's closing lines list each stage with its outcome and time. Arguments after `--`
 go to pytest, e.g. `nox -s "integration(backend='postgres')" -- --shard 1/4`.
 """
@@ -68,3 +68,15 @@ def e2e(session: nox.Session, backend: str) -> None:
     nox_support.install_project(session)
     nox_support.ensure_prisma(session)
     nox_support.run_tests_on_database(session, backend, "tests/e2e", "e2e")
+
+
+@nox.session(tags=["ci"])
+def js(session: nox.Session) -> None:
+    """The reference modules' JavaScript tests (node:test, the Prisma Client), run through
+    `invoke db.run` on a throwaway, migrated and seeded PostgreSQL database."""
+    from prisma_tasks.testing import nox_support
+
+    nox_support.install_project(session)
+    nox_support.ensure_prisma(session)
+    session.run("invoke", "prisma.generate")
+    session.run("invoke", "db.run", "--", "node", "--test", "tests/js/")

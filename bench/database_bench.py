@@ -34,12 +34,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from prisma_tasks.commands.template import content_hash, deploy_migrations
 from prisma_tasks.config import load_settings
 from prisma_tasks.databases.provisioner import Provisioner, terminate_as_interrupt
 from prisma_tasks.prisma_cli.migrations import pending_change
 from prisma_tasks.prisma_cli.runner import Prisma
 from prisma_tasks.schema.collect import collect
-from prisma_tasks.commands.template import content_hash, deploy_migrations
 
 REPO = Path(__file__).resolve().parent.parent
 PYPROJECT = (
