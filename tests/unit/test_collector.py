@@ -326,3 +326,19 @@ def test_collects_running_at_once_do_not_trip_over_each_other(tree) -> None:
     assert sorted(p.name for p in folder.iterdir()) == [
         f"m{m:02d}__models.prisma" for m in range(30)
     ]
+
+
+def test_a_schema_file_no_module_owns_in_the_schema_folder_is_an_error(tree) -> None:
+    tree.module("a", "models.prisma", USER)
+    run(tree)  # collected once: the fast path must see the newcomer too
+    tree.write("prisma/schema.prisma", ORDER)  # the pre-module schema, left behind
+    tree.write("prisma/legacy/enums.prisma", "enum E {\n  A\n}\n")
+    tree.write("prisma/migrations/20260101000000_x/migration.sql", "SELECT 1;\n")
+    assert [p.split(":")[0] for p in problems_of(tree)] == [
+        "prisma/schema.prisma",
+        "prisma/legacy/enums.prisma",
+    ]
+    assert "no module owns" in problems_of(tree)[0]
+    (tree.root / "prisma/schema.prisma").unlink()
+    (tree.root / "prisma/legacy/enums.prisma").unlink()
+    assert run(tree).sources  # base.prisma, collected links and migrations are never strays

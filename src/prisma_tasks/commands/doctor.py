@@ -54,6 +54,7 @@ def _version(command: list[str], search_path: str | None) -> str | None:
 def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagnosis:
     from prisma_tasks.databases.pg_local import find_binaries, install_hint
     from prisma_tasks.prisma_cli import history_lock
+    from prisma_tasks.prisma_cli.config_file import wasm_provider_problem
     from prisma_tasks.prisma_cli.engines import choose
     from prisma_tasks.prisma_cli.locate import PrismaMissing, locate
     from prisma_tasks.prisma_cli.runner import datasource_provider
@@ -81,7 +82,15 @@ def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagn
         report.add("MISSING", "engine", str(error))
     try:
         provider = datasource_provider(settings.base_path)
-        report.add("ok", "datasource", f"{provider} (from {settings.base_schema})")
+        problem = (
+            wasm_provider_problem(provider, settings.base_path)
+            if report.ok("engine") and engine.mode == "wasm"
+            else None
+        )
+        if problem:
+            report.add("MISSING", "datasource", problem)
+        else:
+            report.add("ok", "datasource", f"{provider} (from {settings.base_schema})")
     except (OSError, PrismaTasksError) as error:
         provider = None
         report.add("MISSING", "datasource", str(error))

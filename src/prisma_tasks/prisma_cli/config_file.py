@@ -21,6 +21,19 @@ _HEADER = (
 PROVIDER_TEMPLATES = {"postgresql": "postgresql.mjs", "sqlite": "sqlite.mjs"}
 
 
+def wasm_provider_problem(provider: str, base: Path) -> str | None:
+    """Why wasm mode cannot serve this provider, or None. Checked before anything starts."""
+    if provider in PROVIDER_TEMPLATES:
+        return None
+    return (
+        f"{base}: provider {provider!r} cannot run in wasm mode, which supports "
+        f"{' and '.join(PROVIDER_TEMPLATES)}: Prisma 6.7 ships no driver adapter for {provider} "
+        "(its WebAssembly engines run only through one). Use native engines (engine = 'native', "
+        "with Prisma's engines downloaded or PRISMA_QUERY_ENGINE_LIBRARY and "
+        "PRISMA_SCHEMA_ENGINE_BINARY set)"
+    )
+
+
 def _template(name: str) -> str:
     return resources.files(__package__).joinpath("templates", name).read_text(encoding="utf-8")
 

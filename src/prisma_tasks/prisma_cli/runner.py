@@ -15,7 +15,7 @@ from pathlib import Path
 
 from prisma_tasks.config import Settings
 from prisma_tasks.db.urls import mask
-from prisma_tasks.errors import PrismaTasksError
+from prisma_tasks.errors import ConfigError, PrismaTasksError
 from prisma_tasks.prisma_cli import config_file
 from prisma_tasks.prisma_cli.datasource import Datasource, read_datasource
 from prisma_tasks.prisma_cli.engines import EngineChoice, choose
@@ -100,6 +100,10 @@ class Prisma:
         install = install or locate(settings)
         engine = choose(settings.engine, install.package_root, environ)
         datasource = read_datasource(settings.base_path)
+        if engine.mode == "wasm":
+            problem = config_file.wasm_provider_problem(datasource.provider, settings.base_path)
+            if problem:
+                raise ConfigError(problem)
         return cls(settings, install, engine, datasource.provider, environ, datasource=datasource)
 
     def describe(self) -> str:

@@ -103,6 +103,8 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     mode = mode or settings.link_mode
     check_collected_dir(settings)
     unchanged = collect_snapshot.unchanged_sources(settings, mode)
+    if unchanged is not None and (stray := _stray_schema_problems(settings, unchanged)):
+        raise SchemaError(stray)
     if unchanged is not None:
         result = CollectResult(
             sources=unchanged,
@@ -117,6 +119,7 @@ def collect(settings: Settings, *, check: bool = False, mode: str | None = None)
     sources = discover(settings.root, settings.module_schemas, folders_read)
     parsed, problems = _read_and_validate(settings, sources)
     problems += _collected_dir_problems(settings, sources)
+    problems += _stray_schema_problems(settings, sources)
     if problems:
         raise SchemaError(problems)
     folder = settings.collected_path
@@ -210,6 +213,41 @@ def _collected_dir_problems(settings: Settings, sources: list[SchemaSource]) -> 
             "collects into; use a folder of its own (default prisma/schemas)",
         )
     ]
+
+
+def _stray_schema_problems(settings: Settings, sources: list[SchemaSource]) -> list[SchemaProblem]:
+    """`.prisma` files in the schema folder that neither base.prisma nor a module owns.
+
+    Prisma merges every `.prisma` file below the folder it is given, so a leftover (the
+    pre-module `prisma/schema.prisma`, a generated client's copy) would silently join the
+    collected schema. The collected folder and the migrations hold none of the user's files.
+    """
+    real = os.path.realpath  # never raises (Path.resolve does on symlink loops)
+    owned = {real(settings.base_path), *(real(source.full) for source in sources)}
+    collected = settings.collected_path
+    skipped = {real(collected), real(settings.migrations_path)}
+    # an older version's staging, which collect itself names and removes
+    skipped.update(
+        real(collected.parent / name) for name in linkfarm.old_staging_folders(collected)
+    )
+    problems = []
+    for folder, subfolders, files in os.walk(settings.schema_folder):
+        here = Path(folder)
+        subfolders[:] = sorted(d for d in subfolders if real(here / d) not in skipped)
+        for name in sorted(files):
+            path = here / name
+            if name.endswith(".prisma") and real(path) not in owned:
+                problems.append(
+                    SchemaProblem(
+                        str(path.relative_to(settings.root)),
+                        None,
+                        f"a schema file no module owns, in the folder Prisma merges "
+                        f"({settings.schema_folder.relative_to(settings.root)}/): Prisma would "
+                        "merge it with the modules. Move its models into a module's schema "
+                        "folder (modules/<name>/schema/) or delete it",
+                    )
+                )
+    return problems
 
 
 def _cached_parse(settings: Settings, sources: list[SchemaSource]) -> dict[str, ParsedSchema]:

@@ -153,7 +153,7 @@ def plan_changes(
     An entry is collect's when it is owned, or when it is exactly what collect would write
     (a folder collected before the manifest existed, or a state folder that was removed).
     """
-    changes = Changes(old_staging=_old_staging_folders(folder))
+    changes = Changes(old_staging=old_staging_folders(folder))
     wanted = {entry.name: entry for entry in entries}
     listing = sorted(os.listdir(folder)) if folder.is_dir() else []
     present = {name for name in listing if name.endswith(".prisma")}
@@ -228,7 +228,7 @@ def _not_ours(owned: bool) -> str:
     )
 
 
-def _old_staging_folders(folder: Path) -> list[str]:
+def old_staging_folders(folder: Path) -> list[str]:
     """Hidden `.<folder>.tmp-XXXXXXXX` folders beside the collected folder, holding nothing but
     .prisma entries: what older versions built there and left when killed before the rename.
     """
