@@ -130,3 +130,21 @@ ORDERS_WITH_TYPO = """model Order {
   customer   Usr  @relation(fields: [customerId], references: [id])
 }
 """
+
+
+@pytest.mark.backend("postgres")
+def test_the_database_url_in_dot_env_is_the_one_migrated(
+    tmp_path: Path, prisma_tasks_provisioner
+) -> None:
+    url = prisma_tasks_provisioner.clone()
+    repo = make_monorepo(tmp_path / "repo", "postgres", url)
+    password = url.split("//", 1)[1].split("@", 1)[0].partition(":")[2]
+    repo.write(".env", f'# as Prisma teams keep it\nDATABASE_URL="{url}"\n')
+    result = repo.invoke("prisma.migrate", "--name", "init", env={"DATABASE_URL": ""})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "environment variables loaded from .env: DATABASE_URL" in output
+    assert "local dev database" not in output
+    assert not password or password not in output
+    assert row_count(repo, "postgres", "User") == 0  # the tables exist in the .env database
+    assert "up to date" in repo.invoke("prisma.status", env={"DATABASE_URL": ""}).stdout

@@ -6,18 +6,30 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from invoke.exceptions import Exit
 
 from prisma_tasks.config import Settings, load_settings
+from prisma_tasks.envfiles import load_env_files
 from prisma_tasks.errors import PrismaTasksError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def settings() -> Settings:
-    return load_settings()
+    """The repository's settings; its `.env` files are loaded on the first call (see envfiles)."""
+    config = load_settings()
+    _load_env_once(config.root, config.schema_folder)
+    return config
+
+
+@functools.cache
+def _load_env_once(root: Path, schema_folder: Path) -> None:
+    names = load_env_files(root, schema_folder)
+    if names:
+        notice(f"environment variables loaded from .env: {', '.join(sorted(names))}")
 
 
 def reports_errors(function: F) -> F:
