@@ -28,6 +28,7 @@ def lint(session: nox.Session) -> None:
         "--builtin-schema",
         "vendor.github-workflows",
         ".github/workflows/ci.yml",
+        "docs/adopt/github-actions.yml",
     )
 
 

@@ -86,9 +86,11 @@ def run_with_databases(
         for url in urls:
             say(f"  {mask(url)}")
         try:
-            completed = subprocess.run(
-                list(command), cwd=os.getcwd(), env=command_environment(prisma, urls)
-            )
+            env = command_environment(prisma, urls)
+            if databases.server is not None:
+                # a pytest run inside (the plugin) clones from this server, not a cluster of its own
+                env[settings.admin_url_env] = databases.server.admin_url
+            completed = subprocess.run(list(command), cwd=os.getcwd(), env=env)
         except FileNotFoundError:
             raise ConfigError(f"command not found: {command[0]}") from None
         return completed.returncode

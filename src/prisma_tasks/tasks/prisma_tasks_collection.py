@@ -264,3 +264,24 @@ def watch(c: Context, no_generate: bool = False) -> None:
     from prisma_tasks.commands.watch import watch as run_watch
 
     run_watch(settings(), say, generate=not no_generate)
+
+
+@task(
+    help={
+        "modules": "where module schemas live (a glob; default modules/*/schema/**/*.prisma)",
+    }
+)
+@reports_errors
+def init(c: Context, modules: str = "modules/*/schema/**/*.prisma") -> None:
+    """Set prisma-tasks up here: tasks.py, noxfile.py, [tool.prisma-tasks], .gitignore.
+
+    Run it at the repository root (beside package.json). Never overwrites an existing file;
+    lists what is left to do by hand (npm packages, the generator's preview feature). Needs no
+    tasks.py: run it as `prisma-tasks prisma.init`.
+    Example: prisma-tasks prisma.init
+    """
+    from pathlib import Path
+
+    from prisma_tasks.commands.init import init as run_init
+
+    run_init(Path.cwd(), modules, say)

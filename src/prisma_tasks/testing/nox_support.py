@@ -1,13 +1,24 @@
-"""What the database-backed nox sessions do; the noxfile only names the sessions.
+"""nox helpers, public: what a monorepo's noxfile calls (see the README's adoption section).
 
-A session provisions one backend for the whole pytest run: it exports DATABASE_URL (an empty
-throwaway database) and, for PostgreSQL, the admin URL of the server it started, so the
-pytest plugin in that run (and every xdist worker) clones its databases there instead of
-starting clusters of its own. Everything is removed when the session ends.
+    from prisma_tasks.testing import nox_support
+
+    @nox.session
+    def js(session):
+        nox_support.install(session)
+        nox_support.run_on_database(session, "npx", "vitest", "run")
+
+`install` puts prisma-tasks (the same one nox runs with) and the pinned Prisma CLI into the
+session; `run_on_database` runs any command through `invoke db.run`: a throwaway database
+migrated and seeded from the repository's history, its URL under every variable the
+datasource reads, removed afterwards. A pytest run inside it (the plugin) clones its own
+databases from the same server.
+
+`install_project` and `run_tests_on_database` are this repository's own sessions.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from prisma_tasks.config import load_settings
@@ -16,10 +27,49 @@ from prisma_tasks.databases.provisioner import provisioned
 if TYPE_CHECKING:
     import nox
 
-BACKENDS = ["postgres", "sqlite"]
+
+def install(session: nox.Session, *packages: str) -> None:
+    """prisma-tasks as nox itself has it (same version or source), `packages`, the Prisma CLI."""
+    session.install(*_prisma_tasks_requirement(), *packages)
+    ensure_prisma(session)
+
+
+def run_on_database(
+    session: nox.Session,
+    *command: str,
+    backend: str | None = None,
+    workers: int = 1,
+    seed: bool = True,
+) -> None:
+    """Run `command` in the session on throwaway databases (`invoke db.run`)."""
+    options = ["--workers", str(workers)]
+    if backend:
+        options += ["--backend", backend]
+    if not seed:
+        options.append("--no-seed")
+    session.run("prisma-tasks", "db.run", *options, "--", *command)
+
+
+def _prisma_tasks_requirement() -> list[str]:
+    """How to install the prisma-tasks that is running: its source folder when installed from
+    one (editable or not), else the same version from the package index."""
+    from importlib import metadata
+    from urllib.parse import unquote, urlsplit
+
+    distribution = metadata.distribution("prisma-tasks")
+    direct = distribution.read_text("direct_url.json")
+    if direct:
+        info = json.loads(direct)
+        url = info.get("url", "")
+        if url.startswith("file://"):
+            path = unquote(urlsplit(url).path)
+            return ["-e", path] if info.get("dir_info", {}).get("editable") else [path]
+        return [url]
+    return [f"prisma-tasks=={distribution.version}"]
 
 
 def install_project(session: nox.Session) -> None:
+    """This repository: the package from its own source, with the test extras."""
     session.install("-e", ".[test]")
 
 

@@ -1,0 +1,96 @@
+"""Run any command (a JS test runner, pytest, a script) against throwaway databases.
+
+Each database is a clone of the migrated, seeded template, the same template (same content
+hash) the pytest plugin uses. The command gets the URL under every variable the datasource
+reads (DATABASE_URL, the variable `url = env(...)` names, `directUrl`'s), the Prisma Client
+hook in wasm mode, and its exit code is passed through. Everything is removed afterwards,
+unless kept.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from prisma_tasks.commands.template import template_hash, template_recipe
+from prisma_tasks.config import Settings
+from prisma_tasks.databases.provisioner import provisioned
+from prisma_tasks.db.urls import mask
+from prisma_tasks.errors import ConfigError
+from prisma_tasks.prisma_cli.runner import Prisma
+from prisma_tasks.prisma_client.preload import client_environment
+
+Say = Callable[[str], None]
+BACKEND_OF_PROVIDER = {"postgresql": "postgres", "sqlite": "sqlite"}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    backend: str | None = None
+    workers: int = 1
+    seed: bool = True
+    keep: bool = False
+
+
+def backend_for(prisma: Prisma, chosen: str | None) -> str:
+    implied = BACKEND_OF_PROVIDER.get(prisma.provider)
+    if implied is None:
+        raise ConfigError(
+            f"{prisma.settings.base_path}: provider {prisma.provider!r} has no throwaway "
+            "databases here (postgresql and sqlite do)"
+        )
+    if chosen is not None and chosen != implied:
+        raise ConfigError(
+            f"--backend {chosen} does not fit the datasource's provider {prisma.provider!r} "
+            f"({prisma.settings.base_path}); use --backend {implied}"
+        )
+    return implied
+
+
+def command_environment(prisma: Prisma, urls: Sequence[str]) -> dict[str, str]:
+    """What the command gets: the first URL under every datasource variable; with several, each
+    also as `<variable>_<k>` (k = 1..n: the client hook picks the one of VITEST_POOL_ID or
+    JEST_WORKER_ID); and the Prisma Client hook in wasm mode."""
+    variables = prisma.database_variables(urls[0])
+    variables.pop("PRISMA_TASKS_DIRECT_URL", None)  # only the suite's own Prisma config reads it
+    env = {**prisma.environ, **variables}
+    if len(urls) > 1:
+        env["PRISMA_TASKS_WORKERS"] = str(len(urls))
+        for name in variables:
+            for number, url in enumerate(urls, 1):
+                env[f"{name}_{number}"] = url
+    env.update(client_environment(prisma.engine.mode, env))
+    return env
+
+
+def run_with_databases(
+    settings: Settings, command: Sequence[str], options: RunOptions, say: Say
+) -> int:
+    """Provision, run `command`, clean up; returns the command's exit code."""
+    if not command:
+        raise ConfigError("no command to run: put it after `--`, e.g. invoke db.run -- npm test")
+    if options.workers < 1:
+        raise ConfigError(f"--workers must be 1 or more, not {options.workers}")
+    prisma = Prisma.for_settings(settings)
+    backend = backend_for(prisma, options.backend)
+    with provisioned(backend, settings, log=say) as databases:
+        label, prepare = template_recipe(settings, backend, seed=options.seed)
+        template = databases.template(template_hash(settings, label, backend), prepare)
+        urls = [databases.clone(template) for _ in range(options.workers)]
+        if options.keep:
+            for url in urls:
+                databases.keep(url)
+        say(f"running `{' '.join(command)}` on {len(urls)} throwaway {backend} database(s)")
+        for url in urls:
+            say(f"  {mask(url)}")
+        try:
+            env = command_environment(prisma, urls)
+            if databases.server is not None:
+                # a pytest run inside (the plugin) clones from this server, not a cluster of its own
+                env[settings.admin_url_env] = databases.server.admin_url
+            completed = subprocess.run(list(command), cwd=os.getcwd(), env=env)
+        except FileNotFoundError:
+            raise ConfigError(f"command not found: {command[0]}") from None
+        return completed.returncode

@@ -1,0 +1,136 @@
+"""What the `prisma.*` and `db.*` tasks do, as plain functions (the tasks only parse options)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+from prisma_tasks.config import Settings
+from prisma_tasks.db.urls import is_provably_local, mask
+from prisma_tasks.errors import CheckFailed, PrismaTasksError
+from prisma_tasks.fsutil import held_exclusively
+from prisma_tasks.prisma_cli import migrations
+from prisma_tasks.prisma_cli.runner import Prisma, datasource_provider
+from prisma_tasks.schema.collect import collect
+
+Say = Callable[[str], None]
+
+
+def prepare(settings: Settings, say: Say, environ: dict[str, str] | None = None) -> Prisma:
+    """Collect first (every Prisma task does), then find the CLI and say which engine.
+
+    With tenancy = "row" the tenant-scoped models are checked too (tenantId and an index led
+    by it); a problem stops the task with exit 2 before Prisma runs.
+    """
+    result = collect(settings)
+    say(result.summary())
+    if settings.tenancy == "row":
+        from prisma_tasks.tenancy.errors import TenancySchemaError
+        from prisma_tasks.tenancy.schema_check import tenancy_problems
+
+        problems = tenancy_problems(settings, result)
+        if problems:
+            raise TenancySchemaError(problems)
+    prisma = Prisma.for_settings(settings, environ)
+    prisma.collected = result
+    say(prisma.describe())
+    return prisma
+
+
+def target_url(settings: Settings, say: Say, environ: dict[str, str] | None = None) -> str:
+    """DATABASE_URL, or the local dev database, started on demand."""
+    environ = dict(os.environ) if environ is None else environ
+    provider = datasource_provider(settings.base_path)
+    url = environ.get("DATABASE_URL", "")
+    if url:
+        if (provider == "sqlite") != url.startswith("file:"):
+            raise PrismaTasksError(
+                f"DATABASE_URL {mask(url)} does not fit the datasource provider '{provider}' "
+                f"in {settings.base_schema}"
+            )
+        return url
+    from prisma_tasks.databases.dev_database import DevDatabase
+
+    url = DevDatabase(settings, provider).up()
+    say(f"DATABASE_URL is not set: using the local dev database {mask(url)}")
+    return url
+
+
+def migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: Say) -> None:
+    """One `prisma.migrate` at a time per repository: a second one waits, then sees the first's
+    migration and writes none of its own."""
+    lock = prisma.settings.state_path / "migrate.lock"
+    with held_exclusively(lock, "`invoke prisma.migrate`", say):
+        _migrate(prisma, url, name, create_only, say)
+
+
+def _migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: Say) -> None:
+    from prisma_tasks.prisma_cli import shortcuts
+
+    if shortcuts.known_clean(prisma):
+        change = migrations.PendingChange("")
+    else:
+        change = migrations.pending_change(prisma, url)
+    if change.empty:
+        shortcuts.remember_clean(prisma)
+        say("schema matches the migration history: no new migration")
+    else:
+        from prisma_tasks.prisma_cli import history_lock
+
+        history_lock.check_or_raise(prisma.settings.migrations_path)
+        folder = migrations.write_migration(prisma, name or "migration", change.sql)
+        say(f"created {folder.relative_to(prisma.settings.root)}/migration.sql")
+        history_lock.record_new(prisma.settings.migrations_path)
+    if create_only:
+        return
+    if shortcuts.everything_applied(prisma, url):
+        say("every migration is applied: nothing to deploy")
+    else:
+        prisma.run("migrate", "deploy", database_url=url)
+    if migrations.generate(prisma):
+        say("generated the client")
+    else:
+        say("client is current: generate skipped")
+
+
+def diff(prisma: Prisma, url: str, say: Say) -> None:
+    change = migrations.pending_change(prisma, url)
+    if change.empty:
+        say("no drift: the migration history produces exactly the collected schema")
+        return
+    raise CheckFailed(
+        "drift: the collected schema differs from what the migration history produces.\n"
+        "SQL that would bring the history up to the schema:\n\n"
+        f"{change.sql.strip()}\n\nrun `invoke prisma.migrate --name <what-changed>` to record it"
+    )
+
+
+def status(prisma: Prisma, url: str) -> None:
+    result = prisma.run("migrate", "status", database_url=url, check=False)
+    if result.returncode != 0:
+        raise CheckFailed("migrations are pending or failed (see above)")
+
+
+def is_disposable(url: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Local or throwaway: a SQLite file, or PostgreSQL whose every reachable host is a loopback
+    address or a Unix socket (see databases.urls.is_provably_local). Decided from the URL and
+    the environment alone, before anything connects.
+
+    A loopback address can also be a tunnel (ssh -L, kubectl port-forward) to a real server;
+    the guard cannot tell, so the README says to keep such tunnels off DATABASE_URL.
+    """
+    return is_provably_local(url, environ)
+
+
+def reset(prisma: Prisma, url: str, force: bool, seed: bool, say: Say) -> None:
+    if not force and not is_disposable(url):
+        raise PrismaTasksError(
+            f"refusing to reset {mask(url)}: it is neither local nor throwaway; "
+            "pass --force if you really mean to drop all its data"
+        )
+    migrations.reset(prisma, url)
+    say(f"reset {mask(url)}: every migration re-applied")
+    if seed:
+        from prisma_tasks.seeding import seed_all
+
+        seed_all(prisma.settings, url, say)

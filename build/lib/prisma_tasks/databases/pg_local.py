@@ -1,0 +1,290 @@
+"""A private PostgreSQL cluster from the local binaries: initdb + pg_ctl in a temp folder.
+
+Tuned for throwaway data (fsync, full_page_writes and synchronous_commit off), listening on
+loopback only, on a free port, with its own socket folder and a random password. initdb refuses
+to run as root, so as root the cluster is created and run as an unprivileged user (`postgres`,
+which Debian's packages create, or `nobody`).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from prisma_tasks.db.urls import postgres_url
+from prisma_tasks.errors import PrismaTasksError
+
+SUPERUSER = "postgres"
+# A Unix socket path (folder + "/.s.PGSQL.65535") must fit sun_path: 108 bytes on Linux, 104 on
+# macOS, NUL included. Longer folders get no Unix socket (every URL here uses TCP anyway).
+_SOCKET_DIR_MAX = 103 - len("/.s.PGSQL.65535")
+_INSTALL_HINT = (
+    "install PostgreSQL's server binaries (Debian/Ubuntu: apt-get install postgresql; "
+    "macOS: brew install postgresql@15) or point PRISMA_TASKS_ADMIN_URL at a server "
+    "where the user may create databases"
+)
+
+
+class ProvisionError(PrismaTasksError):
+    """A database could not be provided; the message says what to change."""
+
+
+def find_binaries() -> Path | None:
+    """The folder that holds initdb and pg_ctl: PATH first, then `pg_config --bindir`."""
+    initdb = shutil.which("initdb")
+    if initdb and shutil.which("pg_ctl"):
+        return Path(os.path.realpath(initdb)).parent
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            bindir = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if (Path(bindir) / "initdb").exists() and (Path(bindir) / "pg_ctl").exists():
+            return Path(bindir)
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return candidate
+    return None
+
+
+def install_hint() -> str:
+    return _INSTALL_HINT
+
+
+def free_port() -> int:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+    except OSError as exc:
+        raise ProvisionError(
+            f"no free TCP port on 127.0.0.1 for a local PostgreSQL ({exc.strerror}); stop "
+            "leftover servers (`invoke db.down`) or widen net.ipv4.ip_local_port_range"
+        ) from None
+
+
+def unprivileged_user() -> str | None:
+    """Who runs the server when we are root; None when we are not root."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise ProvisionError("running as root and no unprivileged user (postgres, nobody) exists")
+
+
+@dataclass
+class LocalCluster:
+    directory: Path
+    bindir: Path
+    port: int
+    password: str
+    run_as: str | None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.directory / "socket"
+
+    def url(self, database: str = "postgres") -> str:
+        return postgres_url(
+            user=SUPERUSER,
+            password=self.password,
+            host="127.0.0.1",
+            port=self.port,
+            database=database,
+        )
+
+    def _command(self, *args: str) -> list[str]:
+        if self.run_as is None:
+            return list(args)
+        return [
+            "setpriv",
+            f"--reuid={self.run_as}",
+            f"--regid={_group_of(self.run_as)}",
+            "--init-groups",
+            *args,
+        ]
+
+    @classmethod
+    def create(
+        cls, parent: Path | None = None, bindir: Path | None = None, directory: Path | None = None
+    ) -> LocalCluster:
+        """A new cluster in `directory` (created if missing; must be empty) or a temp folder."""
+        bindir = bindir or find_binaries()
+        if bindir is None:
+            raise ProvisionError(
+                f"no PostgreSQL server binaries (initdb, pg_ctl) found: {_INSTALL_HINT}"
+            )
+        run_as = unprivileged_user()
+        if run_as is not None:  # before anything is created, so a refusal leaves nothing
+            where = directory.parent if directory else Path(parent or tempfile.gettempdir())
+            _require_traversable(where, run_as)
+        if directory is None:
+            directory = Path(tempfile.mkdtemp(prefix="pg-", dir=parent))
+        else:
+            directory.mkdir(parents=True, exist_ok=True)
+        cluster = cls(directory, bindir, 0, secrets.token_urlsafe(18), run_as)
+        try:
+            cluster._initdb()
+        except BaseException:
+            cluster.remove()
+            raise
+        return cluster
+
+    def _initdb(self) -> None:
+        self.socket_dir.mkdir()
+        pwfile = self.directory / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        if self.run_as is not None:
+            uid, gid = pwd.getpwnam(self.run_as).pw_uid, pwd.getpwnam(self.run_as).pw_gid
+            for path in (self.directory, self.socket_dir, pwfile):
+                os.chown(path, uid, gid)
+            # The unprivileged user must be able to reach the folder through its parents.
+            os.chmod(self.directory, 0o700)
+        result = subprocess.run(
+            self._command(
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                str(pwfile),
+                "--auth-host=scram-sha-256",
+                "--auth-local=scram-sha-256",
+                "--no-sync",
+                "--no-instructions",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ),
+            capture_output=True,
+            text=True,
+        )
+        pwfile.unlink()
+        if result.returncode != 0:
+            raise ProvisionError(f"initdb failed in {self.directory}:\n{result.stderr.strip()}")
+
+    def start(self, attempts: int = 5, preferred_port: int | None = None) -> None:
+        """Start on a free port; a port taken between probe and bind is retried on another."""
+        last_error = ""
+        for attempt in range(attempts):
+            self.port = preferred_port if (attempt == 0 and preferred_port) else free_port()
+            options = (
+                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self._socket_option()} "
+                "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
+                "-c max_connections=200 -c shared_buffers=64MB"
+            )
+            result = subprocess.run(
+                self._command(
+                    str(self.bindir / "pg_ctl"),
+                    "start",
+                    "-D",
+                    str(self.data_dir),
+                    "-w",
+                    "-t",
+                    "30",
+                    "-l",
+                    str(self.directory / "server.log"),
+                    "-o",
+                    options,
+                ),
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode == 0:
+                return
+            last_error = self._log_tail() or result.stderr.strip()
+            if "Address already in use" not in last_error and "could not bind" not in last_error:
+                break
+        raise ProvisionError(f"PostgreSQL did not start in {self.directory}:\n{last_error}")
+
+    def _socket_option(self) -> str:
+        """The -k value, quoted: pg_ctl hands the options to a shell (paths may have spaces)."""
+        folder = str(self.socket_dir)
+        return shlex.quote(folder if len(folder.encode()) <= _SOCKET_DIR_MAX else "")
+
+    def _log_tail(self) -> str:
+        try:
+            return "\n".join((self.directory / "server.log").read_text().splitlines()[-8:])
+        except OSError:
+            return ""
+
+    def is_running(self) -> bool:
+        result = subprocess.run(
+            self._command(str(self.bindir / "pg_ctl"), "status", "-D", str(self.data_dir)),
+            capture_output=True,
+        )
+        return result.returncode == 0
+
+    def stop(self) -> None:
+        if not self.data_dir.exists():
+            return
+        subprocess.run(
+            self._command(
+                str(self.bindir / "pg_ctl"),
+                "stop",
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "immediate",
+                "-w",
+            ),
+            capture_output=True,
+        )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def stop_and_remove(directory: str, bindir: str | None, run_as: str | None) -> None:
+    """Used by the reaper, which knows only what an owner record stored."""
+    path = Path(directory)
+    if bindir and (path / "data" / "postmaster.pid").exists():
+        cluster = LocalCluster(path, Path(bindir), 0, "", run_as)
+        cluster.stop()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _require_traversable(folder: Path, user: str) -> None:
+    """initdb as `user` fails with a bare 'Permission denied' when a parent folder is closed."""
+    entry = pwd.getpwnam(user)
+    for path in (folder, *folder.parents):
+        if not path.exists():
+            continue  # created later, by us, with a mode we choose
+        info = path.stat()
+        if info.st_uid == entry.pw_uid:
+            allowed = info.st_mode & 0o100
+        elif info.st_gid == entry.pw_gid:
+            allowed = info.st_mode & 0o010
+        else:
+            allowed = info.st_mode & 0o001
+        if not allowed:
+            raise ProvisionError(
+                f"the server runs as '{user}' (initdb refuses root), but '{user}' cannot enter "
+                f"{path}: make it traversable (chmod o+x {path}) or point "
+                "PRISMA_TASKS_RUNTIME_DIR at a folder it can reach"
+            )
+
+
+def _group_of(user: str) -> int:
+    return pwd.getpwnam(user).pw_gid

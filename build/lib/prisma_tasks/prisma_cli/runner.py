@@ -1,0 +1,219 @@
+"""Build and run Prisma CLI commands for the chosen engine mode.
+
+`command()` is pure (argv + environment), so what native and wasm mode run is unit-tested;
+`run()` executes it, masks secrets and, in copy mode, points errors back at module files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from prisma_tasks.config import Settings
+from prisma_tasks.db.urls import mask
+from prisma_tasks.errors import ConfigError, PrismaTasksError
+from prisma_tasks.prisma_cli import config_file
+from prisma_tasks.prisma_cli.datasource import Datasource, read_datasource
+from prisma_tasks.prisma_cli.engines import EngineChoice, choose
+from prisma_tasks.prisma_cli.locate import PrismaInstall, locate
+from prisma_tasks.schema.collect import CollectResult
+
+# Commands that read the schema and accept --schema in native mode.
+_SCHEMA_COMMANDS = {
+    ("validate",),
+    ("format",),
+    ("generate",),
+    ("migrate", "deploy"),
+    ("migrate", "status"),
+    ("migrate", "reset"),
+    ("migrate", "dev"),
+    ("migrate", "resolve"),
+    ("db", "push"),
+    ("db", "pull"),
+}
+# Printed by every wasm-mode command; the url is still required by 6.7's validator (P1012).
+_ADAPTER_URL_WARNING = re.compile(
+    r"WARNING: Your schema specifies the following datasource properties.*?"
+    r"only using driver adapters\.\n?",
+    re.S,
+)
+_QUIET = {"CHECKPOINT_DISABLE": "1", "PRISMA_HIDE_UPDATE_MESSAGE": "1"}
+
+
+# How a failing migration is reported: wasm mode names it in the engine's span trace, native
+# Prisma in its P3018 text (deploy) or P3006 text (a shadow replay).
+_FAILED_MIGRATION = re.compile(
+    r'migration_name="(?P<a>[^"]+)"|Migration name: (?P<b>\S+)|Migration `(?P<c>[^`]+)` failed'
+)
+_DATABASE_ERROR = re.compile(
+    r"(?:Error querying the database|Database error|SQLITE_ERROR): *\n?(?P<error>[^\n]+)"
+)
+
+
+class PrismaFailed(PrismaTasksError):
+    """The Prisma CLI exited non-zero; its (masked) output is the message."""
+
+
+def datasource_provider(base: Path) -> str:
+    return read_datasource(base).provider
+
+
+def failed_migration(output: str) -> str | None:
+    """'migration NAME failed: <database error>' when Prisma's output reports one."""
+    name = _FAILED_MIGRATION.search(output)
+    if name is None:
+        return None
+    error = _DATABASE_ERROR.search(output)
+    reason = error["error"].strip() if error else "see the output above"
+    return f"migration {name['a'] or name['b'] or name['c']} failed to apply: {reason}"
+
+
+def placeholder_url(provider: str) -> str:
+    """A syntactically valid URL for commands that need DATABASE_URL set but never connect."""
+    if provider == "sqlite":
+        return "file:./placeholder.db"
+    return "postgresql://placeholder:placeholder@127.0.0.1:5432/placeholder"
+
+
+@dataclass
+class Prisma:
+    settings: Settings
+    install: PrismaInstall
+    engine: EngineChoice
+    provider: str
+    environ: dict[str, str]
+    collected: CollectResult | None = None
+    datasource: Datasource | None = None
+
+    @classmethod
+    def for_settings(
+        cls,
+        settings: Settings,
+        environ: dict[str, str] | None = None,
+        install: PrismaInstall | None = None,
+    ) -> Prisma:
+        environ = dict(os.environ) if environ is None else environ
+        install = install or locate(settings)
+        engine = choose(settings.engine, install.package_root, environ)
+        datasource = read_datasource(settings.base_path)
+        if engine.mode == "wasm":
+            problem = config_file.wasm_provider_problem(datasource.provider, settings.base_path)
+            if problem:
+                raise ConfigError(problem)
+        return cls(settings, install, engine, datasource.provider, environ, datasource=datasource)
+
+    def describe(self) -> str:
+        version = self.install.version or "unknown version"
+        text = f"prisma {version}, {self.engine.mode} engine ({self.engine.reason})"
+        if self.engine.mode == "wasm" and self.datasource and self.datasource.shadow_database_url:
+            text += (
+                "\nshadowDatabaseUrl is not used in wasm mode: Prisma 6.7's driver adapter takes"
+                " no shadow URL, so the history is replayed on a scratch database created (and"
+                " dropped) beside the target"
+            )
+        return text
+
+    def command(
+        self, *args: str, database_url: str | None = None, extra_env: dict[str, str] | None = None
+    ) -> tuple[list[str], dict[str, str]]:
+        argv = [*self.install.command, *args]
+        env = {**self.environ, **_QUIET, **(extra_env or {})}
+        env.update(self.database_variables(database_url))
+        head = tuple(a for a in args[:2] if not a.startswith("-"))
+        if self.engine.mode == "wasm":
+            env.update(config_file.placeholder_engines(self.settings))
+            env["PRISMA_ENGINES_CHECKSUM_IGNORE_MISSING"] = "1"
+            argv += ["--config", str(config_file.ensure(self.settings, self.provider))]
+        elif head in _SCHEMA_COMMANDS or head[:1] in _SCHEMA_COMMANDS:
+            argv += ["--schema", str(self.settings.schema_folder)]
+        return argv, env
+
+    def database_variables(self, database_url: str | None) -> dict[str, str]:
+        """The URL variables Prisma reads, all pointing at the database this command is for.
+
+        When that is the user's own database (DATABASE_URL, or the variable `url` names), a
+        `directUrl` they set is honoured as Prisma honours it (wasm mode passes it to the
+        adapter). When the suite chose another database (a throwaway, the dev database),
+        `directUrl` is pointed at it too: a migrate command never reaches past it.
+        """
+        url_variable = self.datasource.url_variable if self.datasource else "DATABASE_URL"
+        users_own = self.environ.get(url_variable) or self.environ.get("DATABASE_URL")
+        chosen = database_url or users_own or placeholder_url(self.provider)
+        variables = {"DATABASE_URL": chosen, url_variable: chosen}
+        direct = self.datasource.direct_url if self.datasource else None
+        if direct is not None and direct.env:
+            direct_value = direct.value(self.environ) if chosen == users_own else None
+            variables[direct.env] = direct_value or chosen
+            if self.engine.mode == "wasm" and direct_value:
+                variables["PRISMA_TASKS_DIRECT_URL"] = direct_value
+        return variables
+
+    def run(
+        self,
+        *args: str,
+        database_url: str | None = None,
+        check: bool = True,
+        echo: bool = True,
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        argv, env = self.command(*args, database_url=database_url, extra_env=extra_env)
+        result = subprocess.run(
+            argv,
+            cwd=self.settings.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        result.stdout = self.clean(result.stdout)
+        result.stderr = self.clean(result.stderr)
+        if echo:
+            if result.stdout.strip():
+                print(result.stdout.rstrip(), flush=True)
+            if result.stderr.strip():
+                print(result.stderr.rstrip(), file=sys.stderr, flush=True)
+        if check and result.returncode != 0:
+            raise PrismaFailed(self.failure(args, result, echo))
+        return result
+
+    @staticmethod
+    def failure(
+        args: tuple[str, ...], result: subprocess.CompletedProcess[str], echoed: bool
+    ) -> str:
+        output = (result.stdout + result.stderr).strip()
+        message = f"`prisma {' '.join(args)}` failed with exit code {result.returncode}"
+        if not echoed:
+            message += f":\n{output}"
+        migration = failed_migration(output)
+        return f"{migration}\n{message}" if migration else message
+
+    def clean(self, text: str) -> str:
+        """Mask secrets, drop wasm-mode chatter, and map copies back to module files."""
+        lines = [
+            line
+            for line in text.splitlines()
+            if not line.startswith("Loaded Prisma config from")
+            and "Prisma config detected, skipping environment variable loading" not in line
+            and "is not used when a driver adapter" not in line
+        ]
+        text = _ADAPTER_URL_WARNING.sub("", "\n".join(lines))
+        text = mask(text)
+        return self.map_copies(text)
+
+    def map_copies(self, text: str) -> str:
+        if self.collected is None or self.collected.mode != "copy":
+            return text
+        folder = self.settings.collected_dir.rstrip("/")
+
+        def back(match: re.Match[str]) -> str:
+            source = self.collected.source_for(match.group("name")) if self.collected else None
+            return f"{source.relative}{match.group('rest')}" if source else match.group(0)
+
+        pattern = re.compile(
+            rf"(?:[\w./-]*/)?{re.escape(folder)}/(?P<name>[\w.-]+\.prisma)(?P<rest>:\d+)?"
+        )
+        return pattern.sub(back, text)

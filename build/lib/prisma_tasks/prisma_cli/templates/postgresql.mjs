@@ -1,0 +1,154 @@
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+
+// adapter-pg 6.7 cannot deserialize the `char` (oid 18) and `name` (oid 19) columns that the
+// schema engine's catalog queries return. Native Prisma reads `name` as text and `char` as a
+// one-character value: reporting `char` as text crashed the engine (`RuntimeError:
+// unreachable`) on the first CHECK or exclusion constraint, whose `contype` it reads as a char.
+// So: `name` is reported as `text` (oid 25) before the adapter sees it, and `char` columns are
+// reported as text too but remembered, and retyped to the adapter's Character column type in
+// the adapter's result (keyed by the rows array, which the adapter passes through unchanged).
+const CHARACTER_COLUMN = 6; // ColumnTypeEnum.Character of @prisma/driver-adapter-utils 6.7
+const charColumnsOf = new WeakMap();
+const retype = (result) => {
+  for (const r of Array.isArray(result) ? result : [result]) {
+    const chars = [];
+    (r?.fields ?? []).forEach((field, index) => {
+      if (field.dataTypeID === 18) chars.push(index);
+      if (field.dataTypeID === 18 || field.dataTypeID === 19) field.dataTypeID = 25;
+    });
+    if (chars.length && Array.isArray(r.rows)) charColumnsOf.set(r.rows, chars);
+  }
+  return result;
+};
+class RetypingClient extends pg.Client {
+  query(config, values, callback) {
+    if (typeof values === "function") {
+      callback = values;
+      values = undefined;
+    }
+    if (typeof callback === "function") {
+      return super.query(config, values, (err, res) => callback(err, err ? res : retype(res)));
+    }
+    const out = super.query(config, values);
+    return out && typeof out.then === "function" ? out.then(retype) : out;
+  }
+}
+function withCharacterColumns(queryable) {
+  const queryRaw = queryable.queryRaw.bind(queryable);
+  queryable.queryRaw = async (query) => {
+    const result = await queryRaw(query);
+    for (const index of charColumnsOf.get(result.rows) ?? []) result.columnTypes[index] = CHARACTER_COLUMN;
+    return result;
+  };
+  const startTransaction = queryable.startTransaction?.bind(queryable);
+  if (startTransaction) {
+    queryable.startTransaction = async (...args) => withCharacterColumns(await startTransaction(...args));
+  }
+  return queryable;
+}
+
+// adapter-pg 6.7's executeScript() splits a migration on every `;` and sends the pieces one by
+// one through its pool: a `;` inside a function body, DO block, comment, string, identifier or
+// default broke the migration, and a failing statement left the ones before it applied. Native
+// Prisma sends the whole script as one simple-protocol query: PostgreSQL's own parser finds
+// the statements and runs them in one implicit transaction (all or nothing, unless the script
+// has its own BEGIN/COMMIT, or a statement that cannot run in a transaction, as with native).
+// The shadow replay of `migrate diff` used executeRaw instead; both now come here, so a history
+// that cannot be deployed cannot pass the drift check either.
+function wholeScripts(adapter) {
+  const runScript = async (script) => {
+    try {
+      return await adapter.client.query(script);
+    } catch (error) {
+      adapter.onError(error);
+    }
+  };
+  adapter.executeScript = async (script) => {
+    await runScript(script);
+  };
+  const executeRaw = adapter.executeRaw.bind(adapter);
+  adapter.executeRaw = async (query) => {
+    if (query.args?.length) return executeRaw(query);
+    const result = await runScript(query.sql);
+    return (Array.isArray(result) ? result.at(-1) : result)?.rowCount ?? 0;
+  };
+  return withCharacterColumns(adapter);
+}
+
+// adapter-pg 6.7 only reports `?schema=` to the schema engine (as the schema it inspects); its
+// connections keep the server's default search_path, so `migrate deploy` wrote every table and
+// _prisma_migrations into `public`. Native Prisma sets search_path to the schema alone: so do we,
+// as a startup option (each pooled connection, shadow included, gets it before any statement).
+function searchPathOption(schema) {
+  const quoted = `"${schema.replace(/"/g, '""')}"`;
+  // libpq-style options: a backslash escapes whitespace and itself.
+  return `-c search_path=${quoted.replace(/[\\\s]/g, (c) => `\\${c}`)}`;
+}
+
+function connectionFields(url) {
+  const u = new URL(url);
+  const schema = u.searchParams.get("schema") || undefined;
+  return {
+    host: decodeURIComponent(u.hostname),
+    port: Number(u.port || 5432),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.slice(1)),
+    schema,
+    ...(schema ? { options: searchPathOption(schema) } : {}),
+  };
+}
+
+// Native Prisma runs migrate commands through `directUrl` when the datasource has one (the
+// `url` is often a pooler that cannot run DDL); prisma-tasks passes its value here.
+function migrateUrl(env) {
+  return env.PRISMA_TASKS_DIRECT_URL || requireUrl(env);
+}
+
+function adapterFactory(env) {
+  const { schema, ...connection } = connectionFields(migrateUrl(env));
+  const options = schema ? { schema } : undefined;
+  // allowExitOnIdle: `migrate diff` never ends its pool; without this Node waits for pg's idle timeout.
+  const base = { ...connection, Client: RetypingClient, allowExitOnIdle: true };
+  const factory = new PrismaPg(base, options);
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => wholeScripts(await connect());
+  // adapter-pg's own shadow spreads {...config, database} but a connectionString would win, so its
+  // "shadow" was the main database; and it dropped the shadow while its pool was still connected.
+  // Here: a real separate database, dropped WITH (FORCE) after the pool's sockets have closed.
+  const prefix = env.PRISMA_TASKS_SHADOW_PREFIX || "prisma_shadow_";
+  factory.connectToShadowDb = async () => {
+    const name = `${prefix}${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+    const admin = new pg.Client(connection);
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    const shadow = wholeScripts(await new PrismaPg({ ...base, database: name }, options).connect());
+    const dispose = shadow.dispose.bind(shadow);
+    shadow.dispose = async () => {
+      const pool = shadow.client;
+      pool.on("error", () => {});
+      const open = pool.totalCount;
+      const closed = new Promise((resolve) => {
+        let removed = 0;
+        if (open === 0) return resolve();
+        pool.on("remove", () => {
+          if (++removed >= open) resolve();
+        });
+        setTimeout(resolve, 5000).unref();
+      });
+      try {
+        await dispose();
+        await closed;
+      } finally {
+        try {
+          await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        } finally {
+          await admin.end();
+        }
+      }
+    };
+    return shadow;
+  };
+  return factory;
+}

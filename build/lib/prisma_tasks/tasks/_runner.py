@@ -1,0 +1,79 @@
+"""What every task shares: settings, turning errors into exit codes, plain output."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from invoke.exceptions import Exit
+
+from prisma_tasks.config import Settings, load_settings
+from prisma_tasks.envfiles import load_env_files
+from prisma_tasks.errors import PrismaTasksError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings() -> Settings:
+    """The repository's settings; its `.env` files are loaded on the first call (see envfiles)."""
+    config = load_settings()
+    _load_env_once(config.root, config.schema_folder)
+    return config
+
+
+@functools.cache
+def _load_env_once(root: Path, schema_folder: Path) -> None:
+    names = load_env_files(root, schema_folder)
+    if names:
+        notice(f"environment variables loaded from .env: {', '.join(sorted(names))}")
+
+
+def reports_errors(function: F) -> F:
+    """Turn PrismaTasksError into invoke's Exit with the error's exit code and message."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except PrismaTasksError as error:
+            raise Exit(
+                message=f"error: {error}" if error.exit_code != 1 else str(error),
+                code=error.exit_code,
+            ) from error
+        except KeyboardInterrupt:
+            raise Exit(message="interrupted", code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def quiet_progress(quiet: bool) -> None:
+    """A task's --quiet: hide progress lines for the rest of this process."""
+    if quiet:
+        os.environ["PRISMA_TASKS_QUIET"] = "1"
+
+
+def progress(message: str) -> None:
+    """Progress of long work, as plain lines (no cursor tricks: CI logs read them as they are).
+
+    PRISMA_TASKS_QUIET=1 hides progress; results and errors are always printed.
+    """
+    if os.environ.get("PRISMA_TASKS_QUIET", "").lower() not in ("1", "true", "yes"):
+        print(message, flush=True)
+
+
+def notice_progress(message: str) -> None:
+    """Progress on stderr, for tasks whose stdout belongs to another program."""
+    if os.environ.get("PRISMA_TASKS_QUIET", "").lower() not in ("1", "true", "yes"):
+        print(message, file=sys.stderr, flush=True)
+
+
+def notice(message: str) -> None:
+    print(f"notice: {message}", file=sys.stderr, flush=True)
