@@ -200,8 +200,8 @@ def lock(c: Context, relock: str = "") -> None:
     if relock:
         from ..prisma_cli.gate import migrations_on_default_branch
 
-        merged, _ = migrations_on_default_branch(config, config.default_branch)
-        say(f"relocked {run_relock(config.migrations_path, relock, merged)}")
+        merged, how = migrations_on_default_branch(config, config.default_branch)
+        say(f"relocked {run_relock(config.migrations_path, relock, merged, how)}")
         return
     new = record_new(config.migrations_path)
     say(f"locked {len(new)} new migration(s)" + (f": {', '.join(new)}" if new else ""))
