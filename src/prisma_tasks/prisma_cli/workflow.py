@@ -106,6 +106,8 @@ def diff(prisma: Prisma, url: str, say: Say) -> None:
 
 
 def status(prisma: Prisma, url: str) -> None:
+    """Exit 1 when migrations are pending or failed; a database that cannot be reached raises
+    DatabaseUnreachable (exit 2) from `prisma.run`, whatever Prisma's own exit code."""
     result = prisma.run("migrate", "status", database_url=url, check=False)
     if result.returncode != 0:
         raise CheckFailed("migrations are pending or failed (see above)")

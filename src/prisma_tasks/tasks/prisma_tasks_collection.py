@@ -138,7 +138,7 @@ def generate(c: Context, force: bool = False) -> None:
 def status(c: Context) -> None:
     """Show applied, pending and failed migrations; exit 1 unless up to date.
 
-    Example: invoke prisma.status
+    Exit 2 when the database cannot be connected to. Example: invoke prisma.status
     """
     from ..prisma_cli.workflow import prepare, target_url
     from ..prisma_cli.workflow import status as run_status
