@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from ._runner import notice, progress, quiet_progress, reports_errors, say, settings
+from ._runner import (
+    notice,
+    progress,
+    quiet_progress,
+    reports_errors,
+    say,
+    settings,
+    terminal_confirm,
+)
 
 
 @task(
@@ -86,22 +94,35 @@ def format(c: Context, check: bool = False) -> None:
 @task(
     help={
         "name": "name of the new migration (default: migration)",
-        "create-only": "write the migration file but do not apply it",
+        "create-only": "write the migration file but do not apply it (to review or edit it)",
+        "accept-data-loss": "apply a new migration that drops tables or columns (or otherwise "
+        "loses data) without asking; without it a terminal asks, and CI refuses with exit 2",
     }
 )
 @reports_errors
-def migrate(c: Context, name: str = "", create_only: bool = False) -> None:
+def migrate(
+    c: Context, name: str = "", create_only: bool = False, accept_data_loss: bool = False
+) -> None:
     """Create a migration when the schema changed, apply it, regenerate the client.
 
-    Uses DATABASE_URL, or the local dev database (started on demand) when it is unset.
-    Example: invoke prisma.migrate --name add_invoices
+    Uses DATABASE_URL, or the local dev database (started on demand) when it is unset. A new
+    migration that would lose data is listed first and needs a yes at the terminal (or
+    --accept-data-loss). Example: invoke prisma.migrate --name add_invoices
     """
     from ..prisma_cli.workflow import migrate as run_migrate
     from ..prisma_cli.workflow import prepare, target_url
 
     config = settings()
     prisma = prepare(config, say)
-    run_migrate(prisma, target_url(config, say), name or None, create_only, say)
+    run_migrate(
+        prisma,
+        target_url(config, say),
+        name or None,
+        create_only,
+        say,
+        accept_data_loss=accept_data_loss,
+        confirm=terminal_confirm(),
+    )
 
 
 @task
