@@ -30,6 +30,7 @@ IDENTITY = "modules/identity/schema/models.prisma"
 ROLE = "  role   Role    @default(MEMBER)\n"
 LOCK = "prisma/migrations/migrations.lock"
 MARKER = "-- prisma-tasks: allow-destructive"
+BACKENDS = [pytest.param(b, marks=pytest.mark.backend(b), id=b) for b in ("postgres", "sqlite")]
 
 
 def query(repo: Monorepo, backend: str, statement: str) -> list[tuple]:
@@ -113,21 +114,13 @@ def refused_without_a_terminal_then_accepted(repo: Monorepo, backend: str) -> No
     assert "up to date" in repo.ok("prisma.status")
 
 
-@pytest.mark.backend("postgres")
-def test_a_dropped_column_needs_accept_data_loss_without_a_terminal_on_postgres(
-    tmp_path: Path, prisma_tasks_provisioner
-) -> None:
-    repo = migrated_with_a_user(tmp_path, "postgres", prisma_tasks_provisioner.clone())
-    refused_without_a_terminal_then_accepted(repo, "postgres")
-
-
-@pytest.mark.backend("sqlite")
-def test_a_dropped_column_needs_accept_data_loss_without_a_terminal_on_sqlite(
-    tmp_path: Path, prisma_tasks_provisioner
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_dropped_column_needs_accept_data_loss_without_a_terminal(
+    tmp_path: Path, prisma_tasks_provisioner, backend: str
 ) -> None:
     # SQLite: Prisma writes the drop as a table rebuild that leaves the column out of its copy.
-    repo = migrated_with_a_user(tmp_path, "sqlite", prisma_tasks_provisioner.clone())
-    refused_without_a_terminal_then_accepted(repo, "sqlite")
+    repo = migrated_with_a_user(tmp_path, backend, prisma_tasks_provisioner.clone())
+    refused_without_a_terminal_then_accepted(repo, backend)
 
 
 def asked_on_a_terminal(repo: Monorepo, backend: str) -> None:
@@ -149,26 +142,27 @@ def asked_on_a_terminal(repo: Monorepo, backend: str) -> None:
     assert query(repo, backend, 'SELECT email FROM "User"') == [("a@example.com",)]
 
 
-@pytest.mark.backend("postgres")
-def test_a_terminal_is_asked_and_no_is_the_default_on_postgres(
-    tmp_path: Path, prisma_tasks_provisioner
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_terminal_is_asked_and_no_is_the_default(
+    tmp_path: Path, prisma_tasks_provisioner, backend: str
 ) -> None:
-    repo = migrated_with_a_user(tmp_path, "postgres", prisma_tasks_provisioner.clone())
-    asked_on_a_terminal(repo, "postgres")
-
-
-@pytest.mark.backend("sqlite")
-def test_a_terminal_is_asked_and_no_is_the_default_on_sqlite(
-    tmp_path: Path, prisma_tasks_provisioner
-) -> None:
-    repo = migrated_with_a_user(tmp_path, "sqlite", prisma_tasks_provisioner.clone())
-    asked_on_a_terminal(repo, "sqlite")
+    repo = migrated_with_a_user(tmp_path, backend, prisma_tasks_provisioner.clone())
+    asked_on_a_terminal(repo, backend)
 
 
 def git(root: Path, *args: str) -> str:
     result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"git {' '.join(args)}:\n{result.stdout}{result.stderr}"
     return result.stdout
+
+
+def commit_everything_on(repo: Monorepo, branch: str) -> None:
+    git(repo.root, "init", "-q", "-b", branch)
+    for key, value in (("user.name", "T"), ("user.email", "t@example.invalid")):
+        git(repo.root, "config", key, value)
+    (repo.root / ".gitignore").write_text("node_modules\n.prisma-tasks/\ngenerated/\n")
+    git(repo.root, "add", "-A")
+    git(repo.root, "-c", "commit.gpgsign=false", "commit", "-q", "-m", "init")
 
 
 def create_only_edit_relock(repo: Monorepo, backend: str) -> str:
@@ -216,12 +210,7 @@ def test_relock_in_a_repository_without_a_main_or_master_branch(
     tmp_path: Path, prisma_tasks_provisioner
 ) -> None:
     repo = migrated_with_a_user(tmp_path, "sqlite", prisma_tasks_provisioner.clone())
-    git(repo.root, "init", "-q", "-b", "trunk")
-    for key, value in (("user.name", "T"), ("user.email", "t@example.invalid")):
-        git(repo.root, "config", key, value)
-    (repo.root / ".gitignore").write_text("node_modules\n.prisma-tasks/\ngenerated/\n")
-    git(repo.root, "add", "-A")
-    git(repo.root, "-c", "commit.gpgsign=false", "commit", "-q", "-m", "init")
+    commit_everything_on(repo, "trunk")
     create_only_edit_relock(repo, "sqlite")
 
 
@@ -230,12 +219,7 @@ def test_relock_still_refuses_where_another_branch_may_be_the_default(
     tmp_path: Path, prisma_tasks_provisioner
 ) -> None:
     repo = migrated_with_a_user(tmp_path, "postgres", prisma_tasks_provisioner.clone())
-    git(repo.root, "init", "-q", "-b", "master")
-    for key, value in (("user.name", "T"), ("user.email", "t@example.invalid")):
-        git(repo.root, "config", key, value)
-    (repo.root / ".gitignore").write_text("node_modules\n.prisma-tasks/\ngenerated/\n")
-    git(repo.root, "add", "-A")
-    git(repo.root, "-c", "commit.gpgsign=false", "commit", "-q", "-m", "init")
+    commit_everything_on(repo, "master")
     (init,) = repo.migrations()
     sql = repo.root / "prisma/migrations" / init / "migration.sql"
     sql.write_text(sql.read_text() + "-- edited after the commit\n")
