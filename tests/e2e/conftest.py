@@ -47,11 +47,13 @@ class Monorepo:
     def invoke(
         self, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
+        """Run a task as CI does: no terminal on stdin, so nothing can prompt (or hang)."""
         environment = {**os.environ, "DATABASE_URL": self.database_url, **(env or {})}
         return subprocess.run(
             [sys.executable, "-m", "invoke", *args],
             cwd=self.root,
             env=environment,
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=300,

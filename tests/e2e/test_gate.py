@@ -102,8 +102,10 @@ def repo(tmp_path: Path, origin: Path) -> Monorepo:
     return clone
 
 
-def migrate(repo: Monorepo, database_url: str, name: str) -> str:
-    result = repo.invoke("prisma.migrate", "--name", name, env={"DATABASE_URL": database_url})
+def migrate(repo: Monorepo, database_url: str, name: str, *options: str) -> str:
+    result = repo.invoke(
+        "prisma.migrate", "--name", name, *options, env={"DATABASE_URL": database_url}
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     return output
@@ -239,7 +241,8 @@ def test_a_dropped_column_fails_until_acknowledged(
     root = repo.root
     git(root, "checkout", "-q", "-b", "drop-role")
     edit(repo, IDENTITY, "  role   Role    @default(MEMBER)\n", "")
-    migrate(repo, prisma_tasks_provisioner.clone(), "drop role")
+    # Applied to the developer's database only when accepted (no terminal here to ask).
+    migrate(repo, prisma_tasks_provisioner.clone(), "drop role", "--accept-data-loss")
     commit(root, "drop role")
     drop_role = migration(repo, "drop_role")
     sql_path = f"prisma/migrations/{drop_role}/migration.sql"

@@ -354,3 +354,67 @@ def test_a_column_dropped_by_sqlite_redefine_tables_is_reported(tmp_path: Path) 
     )
     findings = lint_migration(drop, tmp_path)
     assert any('"legacy"' in finding.message for finding in findings), findings
+
+
+# Written by `prisma migrate diff` (Prisma 6.7, SQLite) for removing `User.role`: a rebuild
+# whose copy leaves the column out. Only the table's columns before the change show the loss.
+SQLITE_DROP_ROLE = """-- RedefineTables
+PRAGMA defer_foreign_keys=ON;
+PRAGMA foreign_keys=OFF;
+CREATE TABLE "new_User" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "email" TEXT NOT NULL
+);
+INSERT INTO "new_User" ("email", "id") SELECT "email", "id" FROM "User";
+DROP TABLE "User";
+ALTER TABLE "new_User" RENAME TO "User";
+CREATE UNIQUE INDEX "User_email_key" ON "User"("email");
+PRAGMA foreign_keys=ON;
+PRAGMA defer_foreign_keys=OFF;
+"""
+
+
+def columns(**tables: list[str]):
+    return lambda table: tables.get(table)
+
+
+def test_a_sqlite_rebuild_that_leaves_a_column_out_drops_it() -> None:
+    assert lint_sql(SQLITE_DROP_ROLE, PATH) == []  # the SQL alone cannot show it
+    (finding,) = lint_sql(SQLITE_DROP_ROLE, PATH, columns(User=["id", "email", "role"]))
+    assert finding.line == line_of(SQLITE_DROP_ROLE, 'INSERT INTO "new_User"')
+    assert (
+        finding.problem
+        == 'rebuilds "User" without "User"."role": drops the column(s) and their data'
+    )
+    assert MARKER in finding.message
+
+
+def test_a_sqlite_rebuild_that_keeps_every_column_loses_nothing() -> None:
+    assert lint_sql(SQLITE_DROP_ROLE, PATH, columns(User=["id", "email"])) == []
+    # a table the database does not have (yet): nothing of it can be lost
+    assert lint_sql(SQLITE_DROP_ROLE, PATH, columns()) == []
+
+
+def test_a_sqlite_rebuild_that_drops_one_column_and_adds_another_may_be_a_rename() -> None:
+    renamed = SQLITE_DROP_ROLE.replace(
+        '"email" TEXT NOT NULL\n', '"email" TEXT NOT NULL,\n    "kind" TEXT\n'
+    )
+    (finding,) = lint_sql(renamed, PATH, columns(User=["id", "email", "role"]))
+    assert '"User"."role"' in finding.problem and "adds kind" in finding.problem
+    assert "rename" in finding.problem
+
+
+def test_the_marker_acknowledges_a_sqlite_rebuild_before_its_copy() -> None:
+    acknowledged = SQLITE_DROP_ROLE.replace(
+        'INSERT INTO "new_User"', f'-- {MARKER} role was never read\nINSERT INTO "new_User"'
+    )
+    assert lint_sql(acknowledged, PATH, columns(User=["id", "email", "role"])) == []
+
+
+def test_a_sqlite_rebuild_without_a_copy_loses_every_column() -> None:
+    uncopied = "\n".join(
+        line for line in SQLITE_DROP_ROLE.splitlines() if not line.startswith("INSERT")
+    )
+    (finding,) = lint_sql(uncopied, PATH, columns(User=["id", "email"]))
+    assert finding.line == line_of(uncopied, 'DROP TABLE "User"')
+    assert '"User"."id", "User"."email"' in finding.problem

@@ -231,3 +231,17 @@ def test_relock_updates_only_an_unmerged_migration(migrations: Path) -> None:
     assert check(migrations) == []
     after = read_lock(migrations)
     assert after[0] == before[0] and after[1][1] != before[1][1]
+
+
+def test_relock_without_a_default_branch_yet_and_when_it_cannot_be_told(migrations: Path) -> None:
+    add(migrations, "20260101000000_init", SQL[INIT])
+    record_new(migrations)
+    sql = migrations / "20260101000000_init" / "migration.sql"
+    sql.write_text("-- reviewed\n" + sql.read_text())
+    with pytest.raises(CheckFailed, match=r"merged \(no 'main' branch, but master exists"):
+        history_lock.relock(
+            migrations, "20260101000000_init", None, "no 'main' branch, but master exists"
+        )
+    # An empty set: no default branch yet, so nothing is merged anywhere.
+    assert history_lock.relock(migrations, "20260101000000_init", set()) == "20260101000000_init"
+    assert check(migrations) == []
