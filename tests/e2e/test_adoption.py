@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -71,16 +72,24 @@ def readme_block() -> list[str]:
     return [line.split("#", 1)[0].strip() for line in block.group(1).splitlines() if line]
 
 
-def test_a_new_monorepo_adopts_prisma_tasks_as_the_readme_says(tmp_path: Path) -> None:
+@pytest.fixture
+def repo_root() -> Iterator[Path]:
+    """A folder outside pytest's temp tree: pytest resets that tree to 0700 whenever a pytest
+    starts (the adopting repo's own runs one), and the dev database's server, run as `postgres`
+    when we are root (initdb refuses root), must be able to enter the repository."""
+    folder = Path(tempfile.mkdtemp(prefix="prisma-tasks-adoption-"))
+    folder.chmod(0o711)
+    try:
+        yield folder / "acme-shop"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_new_monorepo_adopts_prisma_tasks_as_the_readme_says(repo_root: Path) -> None:
     if shutil.which("npm") is None:
         pytest.fail("npm is needed (installed by .ci/run)")
-    root = tmp_path / "acme-shop"
+    root = repo_root
     root.mkdir()
-    if os.getuid() == 0:  # the dev database's server runs as `postgres` (initdb refuses root)
-        for folder in (root, *root.parents):
-            if folder == Path(tempfile.gettempdir()):
-                break
-            folder.chmod(folder.stat().st_mode | 0o011)
     (root / "package.json").write_text(PACKAGE_JSON)
     for relative, text in {
         "prisma/base.prisma": BASE,

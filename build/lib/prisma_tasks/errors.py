@@ -36,6 +36,19 @@ class CheckFailed(PrismaTasksError):
     exit_code = EXIT_CHECK_FAILED
 
 
+class DatabaseUnreachable(PrismaTasksError):
+    """A database could not be connected to: not reachable, credentials refused, or missing.
+
+    `where` is the database as it may be shown (its URL with the password masked), `reason`
+    the database's or Prisma's own message (no password in it).
+    """
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(f"cannot connect to the database {where}: {reason}")
+
+
 class SchemaProblem:
     """One finding, located at a file (repository-relative) and optionally a line."""
 

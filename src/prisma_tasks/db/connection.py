@@ -6,6 +6,7 @@ placeholders and call `upsert()`; the dialect differences stay here.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,6 +17,8 @@ from typing import Any
 
 from prisma_tasks.db.urls import hide_password, libpq_url, mask, sqlite_path
 from prisma_tasks.errors import DatabaseUnreachable
+
+_savepoints = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,12 @@ class Connection:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One transaction; nested inside another, a savepoint (both backends)."""
         if self.dialect == "sqlite":
+            if self.raw.in_transaction:
+                with self._sqlite_savepoint():
+                    yield
+                return
             self.raw.execute("BEGIN")
             try:
                 yield
@@ -199,6 +207,36 @@ class Connection:
         else:
             with self.raw.transaction():
                 yield
+
+    @contextmanager
+    def _sqlite_savepoint(self) -> Iterator[None]:
+        name = f"pt_savepoint_{next(_savepoints)}"
+        self.raw.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.raw.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.raw.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        self.raw.execute(f"RELEASE SAVEPOINT {name}")
+
+    @contextmanager
+    def rolled_back(self) -> Iterator[Connection]:
+        """A transaction that is always rolled back: what a test writes inside is gone after.
+
+        Transactions opened inside (`transaction()`, `unit_of_work`) become savepoints, so the
+        code under test commits and rolls back as it would, into this one transaction.
+        """
+        if self.dialect == "sqlite":
+            self.raw.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                if self.raw.in_transaction:
+                    self.raw.execute("ROLLBACK")
+        else:
+            with self.raw.transaction(force_rollback=True):
+                yield self
 
     def columns(self, table: str) -> list[str] | None:
         """The columns of `table` in the current schema, in order; None when it has none."""

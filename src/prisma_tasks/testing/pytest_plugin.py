@@ -5,6 +5,8 @@ Fixtures:
   session and process, so workers never share a database.
 - `fresh_database_url`: a new clone for one test, dropped afterwards (kept, with its URL
   printed, when the test failed and --keep-failed or keep_failed = true is set).
+- `rollback_db` / `rollback_factories`: a connection (and the factories on it) inside a
+  transaction rolled back after the test; nested transactions become savepoints.
 - `prisma_tasks_provisioner`: the run's Provisioner (started on first use only, so tests
   without databases start nothing).
 
@@ -17,12 +19,16 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from prisma_tasks.config import Settings, load_settings
 from prisma_tasks.databases.provisioner import Provisioner, sigterm_as_interrupt
 from prisma_tasks.db.urls import mask
+
+if TYPE_CHECKING:
+    from prisma_tasks.db.connection import Connection
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -201,6 +207,45 @@ def factories(fresh_database_url: str, prisma_tasks_settings: Settings) -> Itera
             yield namespace
     finally:
         connection.close()
+
+
+@pytest.fixture(scope="session")
+def prisma_tasks_rollback_connection(
+    prisma_tasks_provisioner: Provisioner,
+    prisma_tasks_template: str,
+    prisma_tasks_settings: Settings,
+) -> Iterator[Connection]:
+    """One connection for the session, to a clone of its own that only rollback tests use."""
+    from prisma_tasks.db.connection import Connection
+
+    url = prisma_tasks_provisioner.clone(prisma_tasks_template)
+    connection = Connection.open(url, prisma_tasks_settings.root)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def rollback_db(prisma_tasks_rollback_connection: Connection) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test: the cheapest
+    isolation (no database per test). The code under test must use this connection;
+    transactions it opens (`unit_of_work`, `transaction()`) become savepoints."""
+    with prisma_tasks_rollback_connection.rolled_back() as connection:
+        yield connection
+
+
+@pytest.fixture
+def rollback_factories(
+    rollback_db: Connection, prisma_tasks_settings: Settings
+) -> Iterator[object]:
+    """The modules' row factories, writing through `rollback_db` (rolled back after the test)."""
+    from prisma_tasks.testing.factories import bound_to, discover_factories
+
+    with bound_to(rollback_db):
+        namespace = discover_factories(prisma_tasks_settings)
+        namespace.db = rollback_db
+        yield namespace
 
 
 def _log(message: str) -> None:

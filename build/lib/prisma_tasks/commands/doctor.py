@@ -1,6 +1,7 @@
 """`invoke doctor`: what the suite will use, and why, on one screen.
 
-Exit 1 when something it needs is missing.
+Exit 1 when something it needs is missing, 2 when the configured database (DATABASE_URL, or the
+local dev database while it runs) cannot be connected to.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from prisma_tasks.config import Settings
-from prisma_tasks.errors import PrismaTasksError, SchemaError
+from prisma_tasks.errors import DatabaseUnreachable, PrismaTasksError, SchemaError
 
 
 @dataclass
@@ -28,6 +29,11 @@ class Diagnosis:
     @property
     def missing(self) -> list[str]:
         return [topic for status, topic, _ in self.lines if status == "MISSING"]
+
+    @property
+    def failed(self) -> list[str]:
+        """What was tried and failed (a database connection)."""
+        return [topic for status, topic, _ in self.lines if status == "FAILED"]
 
     def render(self) -> str:
         width = max(len(topic) for _, topic, _ in self.lines)
@@ -127,23 +133,59 @@ def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagn
         f"{migrations_count} in {settings.migrations_path.relative_to(settings.root)}"
         + (f"; not yet in migrations.lock: {', '.join(new)}" if new else "; all locked"),
     )
-    if environ.get("DATABASE_URL") and report.ok("prisma") and report.ok("engine"):
+    url = _configured_database(settings, provider, environ) if provider else None
+    connected = url is not None and _connects(settings, url, report)
+    if connected and report.ok("prisma") and report.ok("engine"):
         try:
-            report.add(*_applied_state(settings, environ))
+            report.add(*_applied_state(settings, environ, url))
+        except DatabaseUnreachable as error:
+            report.add("FAILED", "connection", str(error))
         except PrismaTasksError as error:
             report.add("MISSING", "database", str(error).splitlines()[0])
     return report
 
 
-def _applied_state(settings: Settings, environ: dict[str, str]) -> tuple[str, str, str]:
+def _configured_database(settings: Settings, provider: str, environ: dict[str, str]) -> str | None:
+    """DATABASE_URL, or the local dev database while it runs (doctor starts nothing)."""
+    if environ.get("DATABASE_URL"):
+        return environ["DATABASE_URL"]
+    from prisma_tasks.databases.dev_database import DevDatabase
+
+    dev = DevDatabase(settings, provider)
+    return dev.url() if dev.is_running() else None
+
+
+def _connects(settings: Settings, url: str, report: Diagnosis) -> bool:
+    """Connect to the database the tasks will use; a failure is FAILED (exit 2)."""
+    from prisma_tasks.db.connection import Connection
+    from prisma_tasks.db.urls import mask
+
+    try:
+        connection = Connection.open_existing(url, settings.root)
+    except DatabaseUnreachable as error:
+        report.add("FAILED", "connection", str(error))
+        return False
+    if connection is None:
+        if url.startswith("file:"):
+            report.add("pending", "connection", f"{mask(url)}: created by `invoke prisma.migrate`")
+            return True
+        missing = DatabaseUnreachable(mask(url), "the database does not exist")
+        report.add("FAILED", "connection", str(missing))
+        return False
+    connection.close()
+    report.add("ok", "connection", f"{mask(url)}: connected")
+    return True
+
+
+def _applied_state(settings: Settings, environ: dict[str, str], url: str) -> tuple[str, str, str]:
     from prisma_tasks.db.urls import mask
     from prisma_tasks.prisma_cli.runner import Prisma
 
     prisma = Prisma.for_settings(settings, environ)
-    result = prisma.run("migrate", "status", check=False, echo=False)
+    result = prisma.run("migrate", "status", database_url=url, check=False, echo=False)
     if result.returncode == 0:
-        return "ok", "database", f"{mask(environ['DATABASE_URL'])}: every migration applied"
-    return "pending", "database", f"{mask(environ['DATABASE_URL'])}: pending or failed migrations"
+        return "ok", "database", f"{mask(url)}: every migration applied"
+    return "pending", "database", f"{mask(url)}: pending or failed migrations"
 
 
 def _config_summary(settings: Settings) -> str:

@@ -46,26 +46,71 @@ def new_migrations(settings: Settings, default_branch: str) -> tuple[list[Path],
     )
     on_branch, how = migrations_on_default_branch(settings, default_branch)
     if on_branch is None:
-        return all_folders, how
+        return all_folders, f"{how}: linting every migration"
     return [p for p in all_folders if p.name not in on_branch], how
 
 
 def migrations_on_default_branch(
     settings: Settings, default_branch: str
 ) -> tuple[set[str] | None, str]:
-    """Names of the migrations at the merge base with the default branch (None: no git)."""
-    base = _merge_base(settings.root, default_branch)
+    """Names of the migrations at the merge base with the default branch, and how that was
+    decided.
+
+    An empty set when the repository has no default branch yet (no commit at all, or no
+    `default_branch`, main or master, and no remote that may have one): nothing is merged
+    anywhere, so every migration is new (and may be re-locked). None when it cannot be told: no
+    git repository, history unrelated to the default branch, another branch that may be the
+    default, or a remote that may have it.
+    """
+    root = settings.root
+    base = _merge_base(root, default_branch)
     if base is None:
-        return None, f"no git history for '{default_branch}': linting every migration"
-    relative = settings.migrations_path.relative_to(settings.root).as_posix()
-    listed = subprocess.run(
-        ["git", "ls-tree", "-r", "--name-only", base, "--", relative],
-        cwd=settings.root,
-        capture_output=True,
-        text=True,
-    ).stdout.splitlines()
+        return _without_merge_base(root, default_branch)
+    relative = settings.migrations_path.relative_to(root).as_posix()
+    listed = (_git(root, "ls-tree", "-r", "--name-only", base, "--", relative) or "").splitlines()
     on_branch = {Path(name).parent.name for name in listed if name.endswith("/migration.sql")}
     return on_branch, f"compared with {default_branch} at {base[:10]}"
+
+
+def _without_merge_base(root: Path, branch: str) -> tuple[set[str] | None, str]:
+    """Why HEAD has no merge base with `branch`: see migrations_on_default_branch."""
+    if _git(root, "rev-parse", "--is-inside-work-tree") != "true":
+        return None, f"not in a git repository (or no git), so no '{branch}' to compare with"
+    if _git(root, "rev-parse", "--verify", "--quiet", "HEAD") is None:
+        return set(), "no commit yet: every migration is new"
+    refs = set((_git(root, "for-each-ref", "--format=%(refname)") or "").split())
+    if {f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"} & refs:
+        return None, f"HEAD shares no history with '{branch}'"
+    candidates = {
+        f"refs/{kind}/{name}" for kind in ("heads", "remotes/origin") for name in ("main", "master")
+    }
+    origin_head = _git(root, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
+    if origin_head:
+        candidates.add(origin_head)
+    others = sorted(
+        ref.removeprefix("refs/heads/").removeprefix("refs/remotes/") for ref in candidates & refs
+    )
+    if others:
+        return None, (
+            f"no '{branch}' branch, but {', '.join(others)} exists: set default_branch in "
+            "[tool.prisma-tasks] to the branch merged migrations are on"
+        )
+    remotes = (_git(root, "remote") or "").split()
+    if remotes:  # e.g. a single-branch clone: the default branch is there, not here
+        return None, (
+            f"no '{branch}' branch here, but remote {remotes[0]} may have it: "
+            f"`git fetch {remotes[0]} {branch}`, or set default_branch in [tool.prisma-tasks]"
+        )
+    return set(), f"no '{branch}' branch yet: every migration is new"
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """git's output (stripped), or None when it fails or git is not installed."""
+    try:
+        result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    except OSError:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
 def non_linear(settings: Settings, default_branch: str) -> list[history_lock.Finding]:
@@ -95,14 +140,9 @@ def non_linear(settings: Settings, default_branch: str) -> list[history_lock.Fin
 
 def _merge_base(root: Path, branch: str) -> str | None:
     for ref in (f"origin/{branch}", branch):
-        try:
-            result = subprocess.run(
-                ["git", "merge-base", "HEAD", ref], cwd=root, capture_output=True, text=True
-            )
-        except OSError:  # no git on this machine: treated like a repository without history
-            return None
-        if result.returncode == 0 and result.stdout.strip():
-            return result.stdout.strip()
+        base = _git(root, "merge-base", "HEAD", ref)
+        if base:
+            return base
     return None
 
 

@@ -14,6 +14,8 @@ from prisma_tasks.prisma_cli.runner import Prisma, datasource_provider
 from prisma_tasks.schema.collect import collect
 
 Say = Callable[[str], None]
+# Asks the person at the terminal a yes/no question; None where nobody can answer (CI).
+Confirm = Callable[[str], bool]
 
 
 def prepare(settings: Settings, say: Say, environ: dict[str, str] | None = None) -> Prisma:
@@ -56,15 +58,37 @@ def target_url(settings: Settings, say: Say, environ: dict[str, str] | None = No
     return url
 
 
-def migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: Say) -> None:
+def migrate(
+    prisma: Prisma,
+    url: str,
+    name: str | None,
+    create_only: bool,
+    say: Say,
+    *,
+    accept_data_loss: bool = False,
+    confirm: Confirm | None = None,
+) -> None:
     """One `prisma.migrate` at a time per repository: a second one waits, then sees the first's
-    migration and writes none of its own."""
+    migration and writes none of its own.
+
+    A new migration that would lose data in the database at `url` is listed before anything is
+    written; it is applied only with `accept_data_loss`, or when `confirm` (the terminal) says
+    yes. Without a terminal it is refused (exit 2), as native `prisma migrate dev` refuses.
+    """
     lock = prisma.settings.state_path / "migrate.lock"
     with held_exclusively(lock, "`invoke prisma.migrate`", say):
-        _migrate(prisma, url, name, create_only, say)
+        _migrate(prisma, url, name, create_only, say, accept_data_loss, confirm)
 
 
-def _migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say: Say) -> None:
+def _migrate(
+    prisma: Prisma,
+    url: str,
+    name: str | None,
+    create_only: bool,
+    say: Say,
+    accept_data_loss: bool,
+    confirm: Confirm | None,
+) -> None:
     from prisma_tasks.prisma_cli import shortcuts
 
     if shortcuts.known_clean(prisma):
@@ -78,6 +102,9 @@ def _migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say:
         from prisma_tasks.prisma_cli import history_lock
 
         history_lock.check_or_raise(prisma.settings.migrations_path)
+        losses = data_loss(prisma, url, change.sql)
+        if losses:
+            _confirm_data_loss(losses, url, create_only, accept_data_loss, confirm, say)
         folder = migrations.write_migration(prisma, name or "migration", change.sql)
         say(f"created {folder.relative_to(prisma.settings.root)}/migration.sql")
         history_lock.record_new(prisma.settings.migrations_path)
@@ -93,6 +120,55 @@ def _migrate(prisma: Prisma, url: str, name: str | None, create_only: bool, say:
         say("client is current: generate skipped")
 
 
+def data_loss(prisma: Prisma, url: str, sql: str) -> list[str]:
+    """What the new migration `sql` would lose in the database at `url`, one line each.
+
+    The destructive-change lint names the statements; the database supplies what the SQL alone
+    cannot show, the columns a SQLite table rebuild leaves out. Connecting first also means a
+    database that cannot be reached stops `prisma.migrate` before a migration is written.
+    """
+    from prisma_tasks.db.connection import Connection
+    from prisma_tasks.prisma_cli.destructive_lint import lint_sql
+
+    connection = Connection.open_existing(url, prisma.settings.root)
+    try:
+        columns = connection.columns if connection is not None else None
+        findings = lint_sql(sql, "migration.sql", columns_before=columns)
+    finally:
+        if connection is not None:
+            connection.close()
+    return [f"line {finding.line}: {finding.problem}" for finding in findings]
+
+
+def _confirm_data_loss(
+    losses: list[str],
+    url: str,
+    create_only: bool,
+    accept_data_loss: bool,
+    confirm: Confirm | None,
+    say: Say,
+) -> None:
+    listing = "\n".join(f"  {loss}" for loss in losses)
+    where = f"the new migration would lose data in {mask(url)}:\n{listing}"
+    if create_only:
+        say(f"{where}\nreview it before you apply it (nothing is applied with --create-only)")
+        return
+    if accept_data_loss:
+        say(f"{where}\napplying it: --accept-data-loss")
+        return
+    if confirm is None:
+        raise PrismaTasksError(
+            f"{where}\nnothing was written or applied: no terminal to confirm it. Review it with "
+            "`invoke prisma.migrate --create-only`, or pass --accept-data-loss to apply it"
+        )
+    say(where)
+    if not confirm("create and apply this migration?"):
+        raise PrismaTasksError(
+            "nothing was written or applied; `invoke prisma.migrate --create-only` writes the "
+            "migration for review without applying it"
+        )
+
+
 def diff(prisma: Prisma, url: str, say: Say) -> None:
     change = migrations.pending_change(prisma, url)
     if change.empty:
@@ -106,6 +182,8 @@ def diff(prisma: Prisma, url: str, say: Say) -> None:
 
 
 def status(prisma: Prisma, url: str) -> None:
+    """Exit 1 when migrations are pending or failed; a database that cannot be reached raises
+    DatabaseUnreachable (exit 2) from `prisma.run`, whatever Prisma's own exit code."""
     result = prisma.run("migrate", "status", database_url=url, check=False)
     if result.returncode != 0:
         raise CheckFailed("migrations are pending or failed (see above)")

@@ -67,6 +67,13 @@ class DevDatabase:
         cluster = self._cluster()
         return cluster.url(DATABASE) if cluster is not None else None
 
+    def is_running(self) -> bool:
+        """True when `url()` can be used now, without `up()`."""
+        if self.provider == "sqlite":
+            return self.sqlite_path.exists()
+        cluster = self._cluster()
+        return cluster is not None and cluster.is_running()
+
     def up(self) -> str:
         """Start (creating on first use) and return the URL; idempotent."""
         if self.provider == "sqlite":

@@ -6,6 +6,7 @@ placeholders and call `upsert()`; the dialect differences stay here.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prisma_tasks.db.urls import hide_password, libpq_url, sqlite_path
+from prisma_tasks.db.urls import hide_password, libpq_url, mask, sqlite_path
+from prisma_tasks.errors import DatabaseUnreachable
+
+_savepoints = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,25 @@ class Table:
 
     name: str
     key: tuple[str, ...] = ()
+
+
+# How PostgreSQL says that the server is there, accepted the credentials, but has no such database.
+_MISSING_DATABASE = re.compile(r'database "[^"]*" does not exist')
+
+
+def connection_problem(url: str, root: Path | None = None) -> DatabaseUnreachable | None:
+    """Why the database at `url` cannot be connected to, or None when a connection opens.
+
+    Creates nothing; a database that does not exist is a problem here (see `open_existing`).
+    """
+    try:
+        connection = Connection.open_existing(url, root)
+    except DatabaseUnreachable as problem:
+        return problem
+    if connection is None:
+        return DatabaseUnreachable(mask(url), "the database does not exist")
+    connection.close()
+    return None
 
 
 class Connection:
@@ -34,28 +57,53 @@ class Connection:
 
     @classmethod
     def open(cls, url: str, root: Path | None = None) -> Connection:
-        """Autocommit; group statements with `transaction()`."""
+        """Autocommit; group statements with `transaction()`. A SQLite file that does not exist
+        yet is created; a database that cannot be connected to raises DatabaseUnreachable."""
         if url.startswith("file:"):
-            raw = sqlite3.connect(sqlite_path(url, root or Path.cwd()), isolation_level=None)
-            raw.execute("PRAGMA foreign_keys = ON")
-            return cls(raw, "sqlite")
+            return cls._open_sqlite(url, sqlite_path(url, root or Path.cwd()), "rwc")
         import psycopg
-
-        from prisma_tasks.errors import PrismaTasksError
 
         conninfo, schema = libpq_url(url)
         try:
             raw = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise PrismaTasksError(
-                f"cannot connect to {hide_password(url, url)}: "
-                f"{hide_password(str(exc).strip(), url)}"
-            ) from None
+            reason = hide_password(str(exc).strip(), url)
+            raise DatabaseUnreachable(hide_password(url, url), reason) from None
         if schema:
             raw.execute(
                 psycopg.sql.SQL("SET search_path TO {}").format(psycopg.sql.Identifier(schema))
             )
         return cls(raw, "postgres")
+
+    @classmethod
+    def _open_sqlite(cls, url: str, path: Path, mode: str) -> Connection:
+        if not path.parent.is_dir():
+            state = "is not a folder" if path.parent.exists() else "does not exist"
+            raise DatabaseUnreachable(mask(url), f"the folder {path.parent} {state}")
+        try:
+            raw = sqlite3.connect(f"{path.as_uri()}?mode={mode}", uri=True, isolation_level=None)
+            raw.execute("PRAGMA foreign_keys = ON")
+            raw.execute("PRAGMA schema_version")  # reads the header: "file is not a database"
+        except sqlite3.Error as exc:
+            raise DatabaseUnreachable(mask(url), f"{path}: {exc}") from None
+        return cls(raw, "sqlite")
+
+    @classmethod
+    def open_existing(cls, url: str, root: Path | None = None) -> Connection | None:
+        """Like `open`, but creates nothing: None when the database does not exist yet (a SQLite
+        file not written yet in a folder that exists, a PostgreSQL database the server says it
+        does not have, after accepting the credentials). Prisma's migrate commands create it."""
+        if url.startswith("file:"):
+            path = sqlite_path(url, root or Path.cwd())
+            if path.parent.is_dir() and not path.exists():
+                return None
+            return cls._open_sqlite(url, path, "rw")
+        try:
+            return cls.open(url, root)
+        except DatabaseUnreachable as exc:
+            if _MISSING_DATABASE.search(exc.reason):
+                return None
+            raise
 
     def close(self) -> None:
         self.raw.close()
@@ -143,7 +191,12 @@ class Connection:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One transaction; nested inside another, a savepoint (both backends)."""
         if self.dialect == "sqlite":
+            if self.raw.in_transaction:
+                with self._sqlite_savepoint():
+                    yield
+                return
             self.raw.execute("BEGIN")
             try:
                 yield
@@ -154,6 +207,49 @@ class Connection:
         else:
             with self.raw.transaction():
                 yield
+
+    @contextmanager
+    def _sqlite_savepoint(self) -> Iterator[None]:
+        name = f"pt_savepoint_{next(_savepoints)}"
+        self.raw.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.raw.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.raw.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        self.raw.execute(f"RELEASE SAVEPOINT {name}")
+
+    @contextmanager
+    def rolled_back(self) -> Iterator[Connection]:
+        """A transaction that is always rolled back: what a test writes inside is gone after.
+
+        Transactions opened inside (`transaction()`, `unit_of_work`) become savepoints, so the
+        code under test commits and rolls back as it would, into this one transaction.
+        """
+        if self.dialect == "sqlite":
+            self.raw.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                if self.raw.in_transaction:
+                    self.raw.execute("ROLLBACK")
+        else:
+            with self.raw.transaction(force_rollback=True):
+                yield self
+
+    def columns(self, table: str) -> list[str] | None:
+        """The columns of `table` in the current schema, in order; None when it has none."""
+        if self.dialect == "sqlite":
+            rows = self.execute("SELECT name FROM pragma_table_info(?)", (table,))
+        else:
+            rows = self.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ? "
+                "ORDER BY ordinal_position",
+                (table,),
+            )
+        return [row[0] for row in rows] or None
 
     def tables(self) -> list[str]:
         if self.dialect == "sqlite":

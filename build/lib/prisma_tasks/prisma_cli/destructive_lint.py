@@ -8,11 +8,17 @@ drop + add. Each names file and line. A reviewed marker acknowledges one finding
     ALTER TABLE "Order" DROP COLUMN "note";
 
 The marker covers the statement right after it (comments in between are fine).
+
+On SQLite Prisma writes most column changes as a table rebuild (create "new_X", copy the
+columns both versions have, drop X, rename): a dropped column is simply not copied, so the SQL
+alone cannot show it. Given the columns X had before (`columns_before`, e.g. read from the
+database the migration is about to change), the lint reports the columns the copy leaves out.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +34,24 @@ _TYPE_CHANGE = re.compile(rf"ALTER\s+COLUMN\s+{_IDENT}\s+(?:SET\s+DATA\s+)?TYPE\
 _SET_NOT_NULL = re.compile(rf"ALTER\s+COLUMN\s+{_IDENT}\s+SET\s+NOT\s+NULL", re.I)
 _CREATE_TABLE = re.compile(rf"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_IDENT}", re.I)
 _SQLITE_REDEFINE = re.compile(r'^\s*ALTER\s+TABLE\s+"?new_(\w+)"?\s+RENAME\s+TO', re.I)
+# The copy of a rebuild: INSERT INTO "new_X" ("a", "b") SELECT "a", "b" FROM "X"
+_SQLITE_COPY = re.compile(r'^\s*INSERT\s+INTO\s+"?new_(\w+)"?\s*\(([^)]*)\)\s*SELECT\b', re.I)
+# A column line of Prisma's CREATE TABLE: `    "name" TYPE ...` (constraints start with a keyword)
+_CREATED_COLUMN = re.compile(r'^\s*"(\w+)"\s', re.M)
+
+ColumnsBefore = Callable[[str], Collection[str] | None]
 
 
 @dataclass(frozen=True)
 class LintFinding:
     path: str
     line: int
-    message: str
+    problem: str
+
+    @property
+    def message(self) -> str:
+        """The problem, and how a reviewed migration acknowledges it."""
+        return f"{self.problem} (acknowledge with '-- {MARKER} <why>')"
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
@@ -94,7 +111,8 @@ def statements(sql: str) -> list[Statement]:
     return found
 
 
-def lint_sql(sql: str, path: str) -> list[LintFinding]:
+def lint_sql(sql: str, path: str, columns_before: ColumnsBefore | None = None) -> list[LintFinding]:
+    """Findings in `sql`; `columns_before(table)` (None: unknown) shows SQLite rebuilds too."""
     parsed = statements(sql)
     created = {m.group(1) for s in parsed if (m := _CREATE_TABLE.match(s.text))}
     redefined = {m.group(1) for s in parsed if (m := _SQLITE_REDEFINE.match(s.text))}
@@ -104,17 +122,22 @@ def lint_sql(sql: str, path: str) -> list[LintFinding]:
 
     def report(statement: Statement, message: str) -> None:
         if not statement.acknowledged:
-            findings.append(
-                LintFinding(
-                    path, statement.line, message + f" (acknowledge with '-- {MARKER} <why>')"
-                )
-            )
+            findings.append(LintFinding(path, statement.line, message))
 
+    copied: dict[str, tuple[Statement, set[str]]] = {}
+    for statement in parsed:
+        if match := _SQLITE_COPY.match(statement.text):
+            columns = {c.strip().strip('"') for c in match.group(2).split(",") if c.strip()}
+            copied[match.group(1)] = (statement, columns)
     for statement in parsed:
         if match := _DROP_TABLE.match(statement.text):
             table = match.group(1)
             if table in redefined:
-                continue  # SQLite's RedefineTables: copy into new_X, drop X, rename (not a loss)
+                # SQLite's RedefineTables: copy into new_X, drop X, rename; only the columns
+                # left out of the copy are lost.
+                if columns_before is not None:
+                    _report_rebuild(table, statement, parsed, copied, columns_before, report)
+                continue
             report(statement, f'drops table "{table}" and all its rows')
             continue
         match = _ALTER_TABLE.match(statement.text)
@@ -157,6 +180,38 @@ def lint_sql(sql: str, path: str) -> list[LintFinding]:
             else:
                 report(statement, f'drops column "{table}"."{column}" and its data')
     return sorted(findings, key=lambda f: f.line)
+
+
+def _report_rebuild(
+    table: str,
+    drop: Statement,
+    parsed: list[Statement],
+    copied: dict[str, tuple[Statement, set[str]]],
+    columns_before: ColumnsBefore,
+    report: Callable[[Statement, str], None],
+) -> None:
+    before = columns_before(table)
+    if not before:
+        return  # not known, or the table does not exist yet: nothing of it can be lost
+    copy, kept = copied.get(table, (drop, set()))
+    lost = [column for column in before if column not in kept]
+    if not lost:
+        return
+    new_table = next(
+        (s.text for s in parsed if (m := _CREATE_TABLE.match(s.text)) and m[1] == f"new_{table}"),
+        "",
+    )
+    added = [c for c in _CREATED_COLUMN.findall(new_table) if c not in kept and c not in before]
+    names = ", ".join(f'"{table}"."{column}"' for column in lost)
+    if added:
+        report(
+            copy,
+            f'rebuilds "{table}" without {names} and adds {", ".join(added)}: if this is a '
+            "rename, Prisma wrote it as drop + add and the data is lost; copy the column into "
+            "its new name in the INSERT instead",
+        )
+    else:
+        report(copy, f'rebuilds "{table}" without {names}: drops the column(s) and their data')
 
 
 def lint_migration(folder: Path, root: Path) -> list[LintFinding]:

@@ -96,11 +96,14 @@ def record_new(migrations: Path) -> list[str]:
     return new
 
 
-def relock(migrations: Path, name: str, merged: set[str] | None) -> str:
+def relock(
+    migrations: Path, name: str, merged: set[str] | None, unknown_because: str = "no git history"
+) -> str:
     """Re-record one edited migration's checksum: only for a migration not merged yet.
 
-    `merged` is the set of migrations on the default branch (None: unknown, refuse). Once a
-    migration is merged, databases may have applied it and it must never change again.
+    `merged` is the set of migrations on the default branch (empty when there is no default
+    branch yet; None: unknown, refuse, saying `unknown_because`). Once a migration is merged,
+    databases may have applied it and it must never change again.
     """
     from prisma_tasks.errors import CheckFailed, PrismaTasksError
 
@@ -111,7 +114,7 @@ def relock(migrations: Path, name: str, merged: set[str] | None) -> str:
         )
     if merged is None:
         raise CheckFailed(
-            f"cannot tell whether {name} is merged (no git history): refusing to relock"
+            f"cannot tell whether {name} is merged ({unknown_because}): refusing to relock"
         )
     if name in merged:
         raise CheckFailed(

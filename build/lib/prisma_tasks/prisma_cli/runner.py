@@ -15,7 +15,7 @@ from pathlib import Path
 
 from prisma_tasks.config import Settings
 from prisma_tasks.db.urls import mask
-from prisma_tasks.errors import ConfigError, PrismaTasksError
+from prisma_tasks.errors import ConfigError, DatabaseUnreachable, PrismaTasksError
 from prisma_tasks.prisma_cli import config_file
 from prisma_tasks.prisma_cli.datasource import Datasource, read_datasource
 from prisma_tasks.prisma_cli.engines import EngineChoice, choose
@@ -52,6 +52,22 @@ _FAILED_MIGRATION = re.compile(
 _DATABASE_ERROR = re.compile(
     r"(?:Error querying the database|Database error|SQLITE_ERROR): *\n?(?P<error>[^\n]+)"
 )
+
+
+# Prisma's connection errors: native mode prints them with their code ("P1001: Can't reach
+# database server at ..."), wasm mode the same text without it. P1000 credentials refused,
+# P1001 not reachable, P1002 timed out, P1003 no such database, P1010 access denied, P1011 TLS,
+# P1017 connection closed by the server; and a SQLite file that cannot be opened as a database.
+_CONNECTION_ERROR = re.compile(
+    r"(?:\bP10(?:00|01|02|03|10|11|17)\b:?\s*"
+    r"|Authentication failed against database server|Can't reach database server"
+    r"|The database server at .* was reached but timed out|Database `[^`]*` does not exist"
+    r"|User `[^`]*` was denied access|Error opening a TLS connection"
+    r"|Server has closed the connection|SQLITE_(?:CANTOPEN|NOTADB)\b).*"
+)
+# A driver adapter's error the wasm engine cannot map: a refused connection, an unknown host, a
+# SQLite file that cannot be opened. The suite's own driver then says what it was.
+_OPAQUE_ERROR = re.compile(r"External error id#\d+")
 
 
 class PrismaFailed(PrismaTasksError):
@@ -176,9 +192,34 @@ class Prisma:
                 print(result.stdout.rstrip(), flush=True)
             if result.stderr.strip():
                 print(result.stderr.rstrip(), file=sys.stderr, flush=True)
-        if check and result.returncode != 0:
-            raise PrismaFailed(self.failure(args, result, echo))
+        if result.returncode != 0:
+            # Even with check=False: no caller can read a result from a database never reached.
+            unreachable = self.unreachable(result.stdout + result.stderr, self._connected_url(env))
+            if unreachable is not None:
+                raise unreachable
+            if check:
+                raise PrismaFailed(self.failure(args, result, echo))
         return result
+
+    def unreachable(self, output: str, url: str) -> DatabaseUnreachable | None:
+        """The connection failure a failed command's output reports, if that is why it failed."""
+        if failed_migration(output) is not None:
+            return None
+        reported = _CONNECTION_ERROR.search(output)
+        if reported is not None:
+            return DatabaseUnreachable(mask(url), reported.group(0).strip())
+        if _OPAQUE_ERROR.search(output) and url != placeholder_url(self.provider):
+            from prisma_tasks.db.connection import connection_problem
+
+            return connection_problem(url, self.settings.root)
+        return None
+
+    def _connected_url(self, env: dict[str, str]) -> str:
+        """The URL a migrate command connects through: `directUrl` when set, else `url`."""
+        direct = self.datasource.direct_url if self.datasource else None
+        if direct is not None and direct.env and env.get(direct.env):
+            return env[direct.env]
+        return env["DATABASE_URL"]
 
     @staticmethod
     def failure(

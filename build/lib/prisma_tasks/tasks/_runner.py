@@ -75,5 +75,21 @@ def notice_progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def terminal_confirm() -> Callable[[str], bool] | None:
+    """A yes/no question for the person at the terminal; None when stdin is not a terminal
+    (CI, a pipe): then nobody can answer, and a task that needs a yes refuses instead."""
+    if not sys.stdin.isatty():
+        return None
+
+    def ask(question: str) -> bool:
+        try:
+            answer = input(f"{question} [y/N] ")
+        except EOFError:
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
+
+
 def notice(message: str) -> None:
     print(f"notice: {message}", file=sys.stderr, flush=True)

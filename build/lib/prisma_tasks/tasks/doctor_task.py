@@ -13,11 +13,15 @@ from prisma_tasks.tasks._runner import reports_errors, say, settings
 def doctor(c: Context) -> None:
     """Say what the suite will use and why: versions, engine, database, config, modules.
 
-    Exits 1 when something it needs is missing. Example: invoke doctor
+    Connects to the configured database (DATABASE_URL, or the dev database while it runs).
+    Exits 1 when something it needs is missing, 2 when that database cannot be connected to.
+    Example: invoke doctor
     """
     from prisma_tasks.commands.doctor import diagnose
 
     report = diagnose(settings())
     say(report.render())
+    if report.failed:
+        raise Exit("error: the database connection failed (see FAILED above)", code=2)
     if report.missing:
         raise Exit(f"missing: {', '.join(report.missing)}", code=1)

@@ -11,6 +11,7 @@ from prisma_tasks.tasks._runner import (
     reports_errors,
     say,
     settings,
+    terminal_confirm,
 )
 
 
@@ -95,22 +96,35 @@ def format(c: Context, check: bool = False) -> None:
 @task(
     help={
         "name": "name of the new migration (default: migration)",
-        "create-only": "write the migration file but do not apply it",
+        "create-only": "write the migration file but do not apply it (to review or edit it)",
+        "accept-data-loss": "apply a new migration that drops tables or columns (or otherwise "
+        "loses data) without asking; without it a terminal asks, and CI refuses with exit 2",
     }
 )
 @reports_errors
-def migrate(c: Context, name: str = "", create_only: bool = False) -> None:
+def migrate(
+    c: Context, name: str = "", create_only: bool = False, accept_data_loss: bool = False
+) -> None:
     """Create a migration when the schema changed, apply it, regenerate the client.
 
-    Uses DATABASE_URL, or the local dev database (started on demand) when it is unset.
-    Example: invoke prisma.migrate --name add_invoices
+    Uses DATABASE_URL, or the local dev database (started on demand) when it is unset. A new
+    migration that would lose data is listed first and needs a yes at the terminal (or
+    --accept-data-loss). Example: invoke prisma.migrate --name add_invoices
     """
     from prisma_tasks.commands.workflow import migrate as run_migrate
     from prisma_tasks.commands.workflow import prepare, target_url
 
     config = settings()
     prisma = prepare(config, say)
-    run_migrate(prisma, target_url(config, say), name or None, create_only, say)
+    run_migrate(
+        prisma,
+        target_url(config, say),
+        name or None,
+        create_only,
+        say,
+        accept_data_loss=accept_data_loss,
+        confirm=terminal_confirm(),
+    )
 
 
 @task
@@ -147,7 +161,7 @@ def generate(c: Context, force: bool = False) -> None:
 def status(c: Context) -> None:
     """Show applied, pending and failed migrations; exit 1 unless up to date.
 
-    Example: invoke prisma.status
+    Exit 2 when the database cannot be connected to. Example: invoke prisma.status
     """
     from prisma_tasks.commands.workflow import prepare, target_url
     from prisma_tasks.commands.workflow import status as run_status
@@ -209,8 +223,8 @@ def lock(c: Context, relock: str = "") -> None:
     if relock:
         from prisma_tasks.commands.gate import migrations_on_default_branch
 
-        merged, _ = migrations_on_default_branch(config, config.default_branch)
-        say(f"relocked {run_relock(config.migrations_path, relock, merged)}")
+        merged, how = migrations_on_default_branch(config, config.default_branch)
+        say(f"relocked {run_relock(config.migrations_path, relock, merged, how)}")
         return
     new = record_new(config.migrations_path)
     say(f"locked {len(new)} new migration(s)" + (f": {', '.join(new)}" if new else ""))

@@ -1,0 +1,88 @@
+"""Module seeds in JavaScript or TypeScript, run on the repository's generated Prisma Client.
+
+All of a module's JS/TS seed files run in one Node process, in one interactive `$transaction`
+of the client: each file exports `seed(prisma)` and is handed the transaction client (so
+`prisma.user.upsert(...)` inside a seed is part of the module's one transaction, and a throw
+rolls back the whole module). TypeScript runs through a loader installed in the repository
+(tsx); in wasm mode the client queries through the WebAssembly engine (prisma_client hook).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from importlib import resources
+from pathlib import Path
+
+from prisma_tasks.config import Settings
+from prisma_tasks.errors import ConfigError, PrismaTasksError
+from prisma_tasks.prisma_cli.generators import CLIENT_PROVIDERS, read_generators
+from prisma_tasks.prisma_cli.runner import Prisma
+from prisma_tasks.prisma_client.preload import client_environment
+
+NODE_SEED_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts")
+TYPESCRIPT_SUFFIXES = (".ts", ".mts", ".cts")
+_FAILURE = "prisma-tasks-seed-failure: "
+
+
+class NodeSeedFailed(PrismaTasksError):
+    def __init__(self, file: str | None, error: str) -> None:
+        super().__init__(error)
+        self.file = file
+        self.error = error
+
+
+def is_node_seed(path: Path) -> bool:
+    return path.suffix in NODE_SEED_SUFFIXES
+
+
+def client_entry(settings: Settings) -> str:
+    """What the seed runner imports: the client generator's output, or `@prisma/client`."""
+    for generator in read_generators(settings.base_path):
+        if generator.provider in CLIENT_PROVIDERS:
+            if generator.output:
+                return str((settings.schema_folder / generator.output).resolve() / "index.js")
+            return "@prisma/client"
+    raise ConfigError(
+        f"{settings.base_path}: JS/TS seeds use the Prisma Client, but no prisma-client-js "
+        "generator is declared"
+    )
+
+
+def typescript_loader(root: Path) -> list[str]:
+    """Node options that make `import("x.ts")` work: tsx from the repository's node_modules."""
+    if (root / "node_modules" / "tsx").is_dir():
+        return ["--import", "tsx"]
+    raise ConfigError(
+        "TypeScript seeds need a loader in the repository: install tsx with its package "
+        "manager (`npm install --save-dev tsx`, `pnpm add -D tsx`, `yarn add -D tsx`)"
+    )
+
+
+def run_node_seeds(settings: Settings, url: str, files: list[Path]) -> None:
+    """Run one module's JS/TS seeds against `url`; NodeSeedFailed names the failing file."""
+    prisma = Prisma.for_settings(settings)
+    script = Path(
+        str(resources.files("prisma_tasks.prisma_client").joinpath("node", "run-seeds.mjs"))
+    )
+    options = (
+        typescript_loader(settings.root)
+        if any(path.suffix in TYPESCRIPT_SUFFIXES for path in files)
+        else []
+    )
+    env = {**prisma.environ, **prisma.database_variables(url)}
+    env.pop("PRISMA_TASKS_DIRECT_URL", None)
+    env.update(client_environment(prisma.engine.mode, env))
+    argv = ["node", *options, str(script), client_entry(settings), *map(str, files)]
+    result = subprocess.run(
+        argv, cwd=settings.root, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    if result.stdout.strip():
+        print(result.stdout.rstrip(), flush=True)
+    if result.returncode == 0:
+        return
+    for line in reversed(result.stderr.splitlines()):
+        if line.startswith(_FAILURE):
+            failure = json.loads(line[len(_FAILURE) :])
+            raise NodeSeedFailed(failure.get("file"), failure.get("error", "failed"))
+    raise NodeSeedFailed(None, f"node exited with {result.returncode}: {result.stderr.strip()}")
