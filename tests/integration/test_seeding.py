@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -246,3 +247,232 @@ def test_selecting_a_module_seeds_its_dependencies_first(repo: Seeded) -> None:
 def test_selecting_the_first_module_seeds_only_it(repo: Seeded) -> None:
     assert repo.seed(modules=["identity"]) == ["identity"]
     assert repo.count("User") == 2 and repo.count("Order") == 0
+
+
+# -- a seed cannot end its module's transaction ----------------------------------------------
+ORDER_A1 = (
+    'INSERT INTO "Order" ("number", "customerId") '
+    'SELECT \'A-1\', "id" FROM "User" WHERE "email" = \'ada@example.test\';\n'
+)
+ORDER_A2 = ORDER_A1.replace("A-1", "A-2").replace("ada@", "grace@")
+
+
+def python_seed(*action: str) -> str:
+    """An orders seed: one order, then `action` (lines of seed(db)'s body), then another."""
+    return (
+        'INSERT = \'INSERT INTO "Order" ("number", "customerId") '
+        'SELECT ?, "id" FROM "User" WHERE "email" = ?\'\n\n\n'
+        "def seed(db):\n"
+        "    db.execute(INSERT, ['A-1', 'ada@example.test'])\n"
+        + "".join(f"    {line}\n" for line in action)
+        + "    db.execute(INSERT, ['A-2', 'grace@example.test'])\n"
+    )
+
+
+ENDING_SEEDS = {
+    # id: (file under modules/orders/seeds/, its text, what the message names)
+    "sql-commit": ("orders.sql", ORDER_A1 + "COMMIT;\n" + ORDER_A2, "it runs COMMIT"),
+    "sql-end": ("orders.sql", ORDER_A1 + "END;\n" + ORDER_A2, "it runs COMMIT"),
+    "sql-begin-commit": (
+        "orders.sql",
+        "BEGIN;\n" + ORDER_A1 + ORDER_A2 + "COMMIT;\n",
+        "it runs BEGIN",
+    ),
+    "sql-rollback-then-write": (
+        "orders.sql",
+        ORDER_A1 + "ROLLBACK;\n" + ORDER_A2,
+        "ROLLBACK",
+    ),
+    "db-commit": ("orders.py", python_seed("db.commit()"), "it runs commit()"),
+    "db-execute-commit": ("orders.py", python_seed("db.execute('COMMIT')"), "it runs COMMIT"),
+    "db-execute-begin": ("orders.py", python_seed("db.execute('BEGIN')"), "it runs BEGIN"),
+    "db-rollback-caught": (
+        "orders.py",
+        python_seed("try:", "    db.rollback()", "except Exception:", "    pass"),
+        "it runs rollback()",
+    ),
+    "db-execute-commit-caught": (
+        "orders.py",
+        python_seed("try:", "    db.execute('COMMIT')", "except Exception:", "    pass"),
+        "COMMIT",
+    ),
+    "db-close": ("orders.py", python_seed("db.close()"), "it runs close()"),
+    "raw-rollback-then-write": (
+        "orders.py",
+        python_seed("db.raw.execute('ROLLBACK')"),
+        "ROLLBACK",
+    ),
+    "raw-executescript-or-commit": (
+        "orders.py",
+        python_seed(
+            "if db.dialect == 'sqlite':",
+            "    db.raw.executescript('SELECT 1;')  # sqlite3 sends COMMIT first",
+            "else:",
+            "    db.raw.execute('COMMIT')",
+        ),
+        "it runs COMMIT",
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "text", "named"), ENDING_SEEDS.values(), ids=ENDING_SEEDS)
+def test_a_seed_ending_its_transaction_is_refused_and_leaves_nothing_of_its_module(
+    repo: Seeded, name: str, text: str, named: str
+) -> None:
+    repo.remove("modules/orders/seeds/orders.sql")
+    repo.write(f"modules/orders/seeds/{name}", text)
+    with pytest.raises(SeedFailed) as caught:
+        repo.seed()
+    message = str(caught.value)
+    assert caught.value.exit_code == 2
+    assert f"seed of module 'orders' failed in modules/orders/seeds/{name}: " in message, message
+    assert named in message, message
+    assert "cannot end or restart it" in message, message
+    assert "nothing of module 'orders' was written" in message, message
+    # Nothing of orders remains, the module before it stays seeded, the one after never ran.
+    assert repo.count("Order") == 0
+    assert repo.count("User") == 2
+    assert repo.count("Invoice") == 0
+    assert repo.printed_order() == ["identity"]
+
+
+def test_a_later_file_ending_the_transaction_takes_the_earlier_files_with_it(
+    repo: Seeded,
+) -> None:
+    repo.write("modules/orders/seeds/zz_commit.sql", "COMMIT;\n")
+    with pytest.raises(SeedFailed, match=r"modules/orders/seeds/zz_commit\.sql: it runs COMMIT"):
+        repo.seed()
+    assert repo.count("Order") == 0 and repo.count("User") == 2
+
+
+def test_savepoints_and_units_of_work_stay_allowed_in_seeds(repo: Seeded) -> None:
+    repo.write(
+        "modules/orders/seeds/notes.py",
+        "from prisma_tasks.data.unit_of_work import unit_of_work\n\n\n"
+        "def seed(db):\n"
+        "    db.execute('SAVEPOINT before_notes')\n"
+        "    db.execute('DELETE FROM \"Note\"')\n"
+        "    db.execute('RELEASE SAVEPOINT before_notes')\n"
+        "    try:\n"
+        "        with unit_of_work(db):\n"
+        "            db.execute('INSERT INTO \"Note\" VALUES (?, ?)', [2, 'undone'])\n"
+        "            raise ValueError('undo this part only')\n"
+        "    except ValueError:\n"
+        "        pass\n"
+        "    with unit_of_work(db):\n"
+        "        db.execute('INSERT INTO \"Note\" VALUES (?, ?)', [1, 'kept'])\n",
+    )
+    assert repo.seed() == ["identity", "orders", "billing"]
+    assert repo.rows('SELECT "body" FROM "Note"') == [("kept",)]
+    repo.verify()  # and the guard holds across a second round on one connection
+
+
+POSTGRES_ONLY = {
+    "rollback-and-chain": (ORDER_A1 + "ROLLBACK AND CHAIN;\n" + ORDER_A2, "ROLLBACK AND CHAIN"),
+    "commit-and-chain": (ORDER_A1 + "COMMIT AND CHAIN;\n" + ORDER_A2, "it runs COMMIT"),
+    "abort": (ORDER_A1 + "ABORT;\n" + ORDER_A2, "ROLLBACK"),
+    "start-transaction": (ORDER_A1 + "START TRANSACTION;\n" + ORDER_A2, "it runs BEGIN"),
+    "prepare-transaction": (ORDER_A1 + "PREPARE TRANSACTION 'seed';\n", "it runs COMMIT"),
+    "set-constraints-all-immediate": (
+        ORDER_A1 + "SET CONSTRAINTS ALL IMMEDIATE;\n",
+        "name the constraints instead",
+    ),
+}
+
+
+@pytest.mark.backend("postgres")
+@pytest.mark.parametrize(("text", "named"), POSTGRES_ONLY.values(), ids=POSTGRES_ONLY)
+def test_postgres_refuses_every_way_to_end_the_transaction(
+    repo: Seeded, text: str, named: str
+) -> None:
+    repo.write("modules/orders/seeds/orders.sql", text)
+    with pytest.raises(SeedFailed) as caught:
+        repo.seed()
+    message = str(caught.value)
+    assert "failed in modules/orders/seeds/orders.sql: " in message
+    assert named in message, message
+    assert repo.count("Order") == 0 and repo.count("User") == 2
+
+
+@pytest.mark.backend("postgres")
+def test_postgres_blocks_with_their_own_begin_and_end_run_as_usual(repo: Seeded) -> None:
+    # BEGIN ... END inside a DO block is PL/pgSQL, not transaction control; a COMMIT inside one
+    # is refused by PostgreSQL itself.
+    repo.write(
+        "modules/orders/seeds/orders.sql",
+        ORDERS_SEED_DO_BLOCK,
+    )
+    assert repo.seed() == ["identity", "orders", "billing"]
+    assert repo.count("Order") == 2
+    repo.write(
+        "modules/orders/seeds/orders.sql",
+        'DO $$\nBEGIN\n  DELETE FROM "Invoice";\n  COMMIT;\nEND\n$$;\n',
+    )
+    with pytest.raises(SeedFailed, match="invalid transaction termination"):
+        repo.seed()
+    assert repo.count("Invoice") == 2
+
+
+ORDERS_SEED_DO_BLOCK = """DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM "Order" WHERE "number" = 'A-1') THEN
+    INSERT INTO "Order" ("number", "customerId")
+    SELECT 'A-1', "id" FROM "User" WHERE "email" = 'ada@example.test';
+  END IF;
+END
+$$;
+INSERT INTO "Order" ("number", "customerId")
+SELECT 'A-2', "id" FROM "User" WHERE "email" = 'grace@example.test'
+ON CONFLICT ("number") DO NOTHING;
+"""
+
+
+@pytest.fixture
+def without_temporary_privilege(repo: Seeded) -> Iterator[str]:
+    """repo's database through a role that may write its tables but not create temp tables."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    role = f"seeder_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(repo.url, autocommit=True) as admin:
+        database = sql.Identifier(admin.info.dbname)
+        try:
+            admin.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'seeder-pw'").format(sql.Identifier(role))
+            )
+        except psycopg.errors.InsufficientPrivilege:
+            pytest.skip("the test server's user may not create roles")
+        for statement in (
+            "REVOKE TEMPORARY ON DATABASE {db} FROM PUBLIC",
+            "GRANT CONNECT ON DATABASE {db} TO {role}",
+            "GRANT USAGE ON SCHEMA public TO {role}",
+            "GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}",
+            "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        ):
+            admin.execute(sql.SQL(statement).format(db=database, role=sql.Identifier(role)))
+    try:
+        yield make_conninfo(repo.url, user=role, password="seeder-pw")
+    finally:
+        with psycopg.connect(repo.url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@pytest.mark.backend("postgres")
+def test_without_the_temporary_privilege_seeds_run_and_a_commit_is_named_honestly(
+    repo: Seeded, without_temporary_privilege: str
+) -> None:
+    limited = Seeded(repo.root, without_temporary_privilege)
+    assert limited.seed() == ["identity", "orders", "billing"]
+    repo.write("modules/orders/seeds/orders.sql", ORDER_A1 + "COMMIT;\n" + ORDER_A2)
+    repo.rows('DELETE FROM "Invoice"')
+    repo.rows('DELETE FROM "Order"')
+    with pytest.raises(SeedFailed) as caught:
+        limited.seed()
+    message = str(caught.value)
+    assert "modules/orders/seeds/orders.sql: it runs COMMIT or ROLLBACK" in message, message
+    assert "without the TEMPORARY privilege" in message and "may remain" in message
+    assert "nothing of module" not in message
+    # What came before the COMMIT stayed; the session's read-only default refused the rest.
+    assert repo.rows('SELECT "number" FROM "Order"') == [("A-1",)]

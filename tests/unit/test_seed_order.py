@@ -6,10 +6,17 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from prisma_tasks.config import load_settings
-from prisma_tasks.db.connection import libpq_url, split_statements
+from prisma_tasks.db.connection import split_statements
+from prisma_tasks.db.urls import libpq_url
 from prisma_tasks.errors import PrismaTasksError
 from prisma_tasks.schema.collect import collect
-from prisma_tasks.schema.dependencies import DependencyCycle, module_dependencies, seed_order
+from prisma_tasks.schema.dependencies import (
+    DependencyCycle,
+    SeedDependencies,
+    module_dependencies,
+    seed_order,
+)
+from prisma_tasks.seeding.runner import plan_seeds
 
 USER = """model User {
   id     Int     @id @default(autoincrement())
@@ -217,6 +224,134 @@ def test_a_module_depending_on_itself_is_a_cycle(tree) -> None:
     with_seed_dependencies(tree, 'a = ["a"]\n')
     with pytest.raises(DependencyCycle, match="a -> a"):
         seed_order(graph_of(tree))
+
+
+# -- only modules with seeds are ordered; optional relations give way in a cycle ---------------
+def users_and_integrations(tree, user_side: str = "Integration?", owner_side: str = "User") -> None:
+    """users.User.integration -> Integration and integrations.Integration.owner -> User."""
+    optional = "?" if user_side.endswith("?") else ""
+    tree.module(
+        "users",
+        "models.prisma",
+        "model User {\n  id            Int     @id\n"
+        f"  integrationId Int{optional}\n"
+        f'  integration   {user_side} @relation("Uses", fields: [integrationId], '
+        "references: [id])\n"
+        '  owns          Integration[] @relation("Owns")\n}\n',
+    )
+    optional = "?" if owner_side.endswith("?") else ""
+    tree.module(
+        "integrations",
+        "models.prisma",
+        "model Integration {\n  id      Int  @id\n"
+        f"  ownerId Int{optional}\n"
+        f'  owner   {owner_side} @relation("Owns", fields: [ownerId], references: [id])\n'
+        '  users   User[] @relation("Uses")\n}\n',
+    )
+
+
+def dependencies_of(tree) -> SeedDependencies:
+    settings = load_settings(tree.root, environ={})
+    return SeedDependencies.from_collect(collect(settings), settings.seed_dependencies)
+
+
+def test_a_cycle_between_modules_without_seeds_is_no_error(tree) -> None:
+    users_and_integrations(tree, "Integration", "User")  # both required: no order could seed both
+    dependencies = dependencies_of(tree)
+    assert dependencies.order(seeded=[]) == []
+    assert dependencies.order(seeded=["users"]) == ["users"]
+    assert dependencies.order(["integrations"], seeded=["users"]) == ["users"]
+    with pytest.raises(DependencyCycle):
+        dependencies.order()  # every module seeded: the cycle counts
+
+
+def test_modules_without_seeds_are_planned_out_and_never_make_a_cycle(tree) -> None:
+    users_and_integrations(tree, "Integration", "User")
+    settings = load_settings(tree.root, environ={})
+    assert plan_seeds(settings) == []
+    assert plan_seeds(settings, ["users"]) == []
+    tree.write("modules/users/seeds/users.sql", "SELECT 1;\n")
+    tree.write("modules/users/seeds/_helper.py", "")  # a leading underscore: not a seed
+    (plan,) = plan_seeds(settings)
+    assert (plan.module, [path.name for path in plan.files]) == ("users", ["users.sql"])
+
+
+def test_in_a_cycle_the_optional_relation_gives_way_to_the_required_one(tree) -> None:
+    # users may leave integrationId empty, integrations need their owner: users first, although
+    # "integrations" sorts first.
+    users_and_integrations(tree, "Integration?", "User")
+    dependencies = dependencies_of(tree)
+    assert dependencies.graph == {"integrations": {"users"}, "users": {"integrations"}}
+    assert dependencies.optional == {("users", "integrations")}
+    assert dependencies.order() == ["users", "integrations"]
+    users_and_integrations(tree, "Integration", "User?")
+    assert dependencies_of(tree).order() == ["integrations", "users"]
+
+
+def test_of_two_optional_relations_in_a_cycle_one_is_followed_unless_configured(tree) -> None:
+    # Followed in name order of the module holding it, so the same schema gives the same order.
+    users_and_integrations(tree, "Integration?", "User?")
+    assert dependencies_of(tree).order() == ["users", "integrations"]
+    with_seed_dependencies(tree, 'users = ["integrations"]\n')
+    dependencies = dependencies_of(tree)
+    assert ("users", "integrations") not in dependencies.optional  # configured: binding
+    assert dependencies.order() == ["integrations", "users"]
+
+
+def test_an_optional_relation_orders_where_it_closes_no_cycle() -> None:
+    graph = {"alpha": {"zeta"}, "zeta": set()}
+    assert seed_order(graph, optional=[("alpha", "zeta")]) == ["zeta", "alpha"]
+
+
+def test_a_cycle_of_required_relations_between_seeded_modules_says_why_and_how_out(tree) -> None:
+    users_and_integrations(tree, "Integration", "User")
+    with pytest.raises(DependencyCycle) as caught:
+        dependencies_of(tree).order(seeded=["integrations", "users"])
+    message = str(caught.value)
+    assert caught.value.exit_code == 2
+    assert caught.value.cycle == ["integrations", "users", "integrations"]
+    assert (
+        "module dependency cycle: integrations -> users -> integrations "
+        "(integrations -> users via Integration.owner -> User; "
+        "users -> integrations via User.integration -> Integration)"
+    ) in message
+    assert "make one of these relations optional" in message
+    assert "keep seeds in only one of these modules" in message
+    assert "seed_dependencies" in message
+
+
+def test_a_configured_dependency_closing_a_cycle_is_named_as_such(tree) -> None:
+    users_and_integrations(tree, "Integration?", "User")
+    with_seed_dependencies(tree, 'users = ["integrations"]\n')
+    with pytest.raises(
+        DependencyCycle, match=r"via User\.integration -> Integration, seed_dependencies"
+    ):
+        dependencies_of(tree).order()
+
+
+def test_a_path_through_modules_without_seeds_orders_but_gives_way_in_a_cycle(tree) -> None:
+    shop(tree)
+    dependencies = dependencies_of(tree)
+    # billing -> orders (no seeds) -> identity: identity first, although "billing" sorts first.
+    assert dependencies.order(seeded=["billing", "identity"]) == ["identity", "billing"]
+    assert dependencies.order(["billing"], seeded=["billing", "identity"]) == [
+        "identity",
+        "billing",
+    ]
+    assert dependencies.order(["orders"], seeded=["billing"]) == []
+    # x -> b -> y and y -> d -> x, b and d without seeds: no cycle between x and y.
+    graph = {"x": {"b"}, "b": {"y"}, "y": {"d"}, "d": {"x"}}
+    assert seed_order(graph, seeded=["x", "y"]) == ["y", "x"]
+    # ... but a direct required relation wins over a path through a module without seeds.
+    graph = {"x": {"b"}, "b": {"y"}, "y": {"x"}}
+    assert seed_order(graph, seeded=["x", "y"]) == ["x", "y"]
+
+
+def test_the_order_is_the_same_whatever_the_insertion_order_with_optional_cycles() -> None:
+    forwards = {"a": {"b"}, "b": {"c"}, "c": {"a"}}
+    backwards = {"c": {"a"}, "b": {"c"}, "a": {"b"}}
+    soft = [("a", "b"), ("b", "c"), ("c", "a")]
+    assert seed_order(forwards, optional=soft) == seed_order(backwards, optional=soft[::-1])
 
 
 # -- split_statements ----------------------------------------------------------------------------

@@ -45,11 +45,12 @@ def deploy_migrations(settings: Settings, seed: bool = True):
 
     def prepare(url: str) -> None:
         from prisma_tasks.prisma_cli.runner import Prisma
-        from prisma_tasks.seeding import seed_all
+        from prisma_tasks.seeding import plan_seeds, run_seeds
 
+        plan = plan_seeds(settings) if seed else []  # a dependency cycle stops before deploying
         Prisma.for_settings(settings).run("migrate", "deploy", database_url=url, echo=False)
-        if seed:
-            seed_all(settings, url, say=lambda message: None)
+        if plan:
+            run_seeds(settings.root, url, lambda message: None, plan)
 
     return prepare
 

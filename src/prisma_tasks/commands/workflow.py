@@ -206,9 +206,11 @@ def reset(prisma: Prisma, url: str, force: bool, seed: bool, say: Say) -> None:
             f"refusing to reset {mask(url)}: it is neither local nor throwaway; "
             "pass --force if you really mean to drop all its data"
         )
+    from prisma_tasks.seeding import plan_seeds, run_seeds
+
+    # Planned first: a seed dependency cycle is reported before anything is dropped.
+    plan = plan_seeds(prisma.settings) if seed else None
     migrations.reset(prisma, url)
     say(f"reset {mask(url)}: every migration re-applied")
-    if seed:
-        from prisma_tasks.seeding import seed_all
-
-        seed_all(prisma.settings, url, say)
+    if plan is not None:
+        run_seeds(prisma.settings.root, url, say, plan)

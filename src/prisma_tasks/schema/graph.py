@@ -13,16 +13,12 @@ from pathlib import Path
 
 from prisma_tasks.errors import PrismaTasksError
 from prisma_tasks.schema.collect import CollectResult
-from prisma_tasks.schema.dependencies import module_dependencies
-
-
-@dataclass(frozen=True)
-class Relation:
-    module: str
-    model: str
-    field: str
-    target_module: str
-    target_model: str
+from prisma_tasks.schema.dependencies import (
+    Relation,
+    cross_module_relations,
+    module_dependencies,
+    reachable,
+)
 
 
 @dataclass
@@ -36,41 +32,18 @@ class ModuleGraph:
         cls, result: CollectResult, explicit: dict[str, tuple[str, ...]] | None = None
     ) -> ModuleGraph:
         owners: dict[str, list[str]] = {module: [] for module in result.modules}
-        relations = []
         for definition in sorted(result.definitions.values(), key=lambda d: (d.module, d.name)):
-            if definition.kind != "model":
-                continue
-            owners[definition.module].append(definition.name)
-            for field in definition.block.fields:
-                target = result.definitions.get(field.type)
-                if field.holds_foreign_key and target and target.module != definition.module:
-                    relations.append(
-                        Relation(
-                            definition.module,
-                            definition.name,
-                            field.name,
-                            target.module,
-                            target.name,
-                        )
-                    )
-        return cls(owners, module_dependencies(result, explicit), relations)
+            if definition.kind == "model":
+                owners[definition.module].append(definition.name)
+        relations = cross_module_relations(result)
+        return cls(owners, module_dependencies(result, explicit, relations), relations)
 
     def cycle_edges(self) -> set[tuple[str, str]]:
         """Edges that lie on a cycle (both ends reach each other)."""
-        reach = {module: self._reachable(module) for module in self.edges}
+        reach = {module: reachable(self.edges, [module]) for module in self.edges}
         return {
             (a, b) for a, targets in self.edges.items() for b in targets if a in reach.get(b, set())
         }
-
-    def _reachable(self, start: str) -> set[str]:
-        seen: set[str] = set()
-        stack = list(self.edges.get(start, ()))
-        while stack:
-            module = stack.pop()
-            if module not in seen:
-                seen.add(module)
-                stack.extend(self.edges.get(module, ()))
-        return seen
 
     def as_text(self) -> str:
         cycles = self.cycle_edges()

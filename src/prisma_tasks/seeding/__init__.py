@@ -3,7 +3,7 @@
 from importlib import import_module
 from typing import Any
 
-__all__ = ["SeedFailed", "seed_all", "verify_seeds"]
+__all__ = ["SeedFailed", "plan_seeds", "run_seeds", "seed_all", "verify_seeds"]
 
 
 def __getattr__(name: str) -> Any:
