@@ -50,7 +50,7 @@ def deploy_migrations(settings: Settings, seed: bool = True):
         plan = plan_seeds(settings) if seed else []  # a dependency cycle stops before deploying
         Prisma.for_settings(settings).run("migrate", "deploy", database_url=url, echo=False)
         if plan:
-            run_seeds(settings.root, url, lambda message: None, plan)
+            run_seeds(settings, url, lambda message: None, plan)
 
     return prepare
 

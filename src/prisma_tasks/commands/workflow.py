@@ -213,4 +213,4 @@ def reset(prisma: Prisma, url: str, force: bool, seed: bool, say: Say) -> None:
     migrations.reset(prisma, url)
     say(f"reset {mask(url)}: every migration re-applied")
     if plan is not None:
-        run_seeds(prisma.settings.root, url, say, plan)
+        run_seeds(prisma.settings, url, say, plan)

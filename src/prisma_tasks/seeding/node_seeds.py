@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prisma_tasks.config import Settings
 from prisma_tasks.errors import ConfigError, PrismaTasksError
+from prisma_tasks.fsutil import held_exclusively
 from prisma_tasks.prisma_cli.generators import CLIENT_PROVIDERS, read_generators
 from prisma_tasks.prisma_cli.runner import Prisma
 from prisma_tasks.prisma_client.preload import client_environment
@@ -49,6 +50,16 @@ def client_entry(settings: Settings) -> str:
     )
 
 
+def ensure_client(prisma: Prisma) -> None:
+    """The seeds import the generated client: generate it unless it is current (a template
+    build on a fresh clone has not generated yet). One generate at a time per repository."""
+    from prisma_tasks.prisma_cli.migrations import generate
+
+    lock = prisma.settings.state_path / "generate.lock"
+    with held_exclusively(lock, "`prisma generate`", lambda message: None):
+        generate(prisma)
+
+
 def typescript_loader(root: Path) -> list[str]:
     """Node options that make `import("x.ts")` work: tsx from the repository's node_modules."""
     if (root / "node_modules" / "tsx").is_dir():
@@ -62,6 +73,7 @@ def typescript_loader(root: Path) -> list[str]:
 def run_node_seeds(settings: Settings, url: str, files: list[Path]) -> None:
     """Run one module's JS/TS seeds against `url`; NodeSeedFailed names the failing file."""
     prisma = Prisma.for_settings(settings)
+    ensure_client(prisma)
     script = Path(
         str(resources.files("prisma_tasks.prisma_client").joinpath("node", "run-seeds.mjs"))
     )
@@ -86,3 +98,27 @@ def run_node_seeds(settings: Settings, url: str, files: list[Path]) -> None:
             failure = json.loads(line[len(_FAILURE) :])
             raise NodeSeedFailed(failure.get("file"), failure.get("error", "failed"))
     raise NodeSeedFailed(None, f"node exited with {result.returncode}: {result.stderr.strip()}")
+
+
+def prisma_seed_command(root: Path) -> str | None:
+    """package.json's `prisma.seed`: the command `prisma db seed` runs, if the repo has one."""
+    try:
+        package = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    command = package.get("prisma", {}).get("seed") if isinstance(package, dict) else None
+    return command if isinstance(command, str) and command.strip() else None
+
+
+def run_prisma_seed(settings: Settings, url: str) -> bool:
+    """`prisma db seed` on `url` when package.json configures it; True when it ran."""
+    if prisma_seed_command(settings.root) is None:
+        return False
+    prisma = Prisma.for_settings(settings)
+    hook = client_environment(prisma.engine.mode, prisma.environ)
+    result = prisma.run("db", "seed", database_url=url, check=False, extra_env=hook)
+    if result.returncode != 0:
+        raise NodeSeedFailed(
+            "package.json prisma.seed", f"`prisma db seed` exited {result.returncode}"
+        )
+    return True

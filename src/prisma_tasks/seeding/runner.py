@@ -20,10 +20,17 @@ from pathlib import Path
 
 from prisma_tasks.config import Settings
 from prisma_tasks.db.connection import Connection
-from prisma_tasks.errors import CheckFailed, PrismaTasksError
+from prisma_tasks.errors import CheckFailed, ConfigError, PrismaTasksError
 from prisma_tasks.schema.collect import collect
 from prisma_tasks.schema.dependencies import SeedDependencies
 from prisma_tasks.seeding.guard import SeedDatabase, SeedTransactions, TransactionControl
+from prisma_tasks.seeding.node_seeds import (
+    NODE_SEED_SUFFIXES,
+    NodeSeedFailed,
+    is_node_seed,
+    run_node_seeds,
+    run_prisma_seed,
+)
 from prisma_tasks.seeding.snapshot import differences, snapshot
 
 Say = Callable[[str], None]
@@ -48,6 +55,8 @@ def plan_seeds(settings: Settings, modules: Iterable[str] | None = None) -> list
         for source in result.sources
     }
     seeded = {module: paths for module, paths in files.items() if paths}
+    for paths in seeded.values():
+        _one_runtime(settings.root, paths)
     if not seeded and modules is None:
         return []
     dependencies = SeedDependencies.from_collect(result, settings.seed_dependencies)
@@ -63,9 +72,22 @@ def _seed_files(folder: Path) -> tuple[Path, ...]:
         sorted(
             path
             for path in folder.glob("*")
-            if path.suffix in (".sql", ".py") and not path.name.startswith("_")
+            if path.suffix in (".sql", ".py", *NODE_SEED_SUFFIXES) and not path.name.startswith("_")
         )
     )
+
+
+def _one_runtime(root: Path, paths: tuple[Path, ...]) -> None:
+    """A module's seeds share one transaction, which a Node process and this one cannot."""
+    node = [path for path in paths if is_node_seed(path)]
+    if node and len(node) != len(paths):
+        python = [path for path in paths if not is_node_seed(path)]
+        raise ConfigError(
+            f"{paths[0].parent.relative_to(root)}: mixes SQL/Python seeds "
+            f"({', '.join(p.name for p in python)}) with JS/TS seeds "
+            f"({', '.join(p.name for p in node)}); a module's seeds run in one transaction, "
+            "and a Node process cannot share this one's: keep the module's seeds in one language"
+        )
 
 
 def _run_file(db: SeedDatabase, path: Path) -> None:
@@ -88,7 +110,13 @@ def _run_file(db: SeedDatabase, path: Path) -> None:
     seed(db)
 
 
-def run_module(transactions: SeedTransactions, seeds: ModuleSeeds, root: Path) -> None:
+def run_module(
+    transactions: SeedTransactions, seeds: ModuleSeeds, settings: Settings, url: str
+) -> None:
+    root = settings.root
+    if seeds.files and is_node_seed(seeds.files[0]):
+        _run_node_module(seeds, settings, url)
+        return
     path = None
     try:
         with transactions.module():  # one transaction for all of the module's files
@@ -114,6 +142,17 @@ def run_module(transactions: SeedTransactions, seeds: ModuleSeeds, root: Path) -
         ) from exc
 
 
+def _run_node_module(seeds: ModuleSeeds, settings: Settings, url: str) -> None:
+    try:
+        run_node_seeds(settings, url, list(seeds.files))
+    except NodeSeedFailed as failed:
+        where = _shown(Path(failed.file), settings.root) if failed.file else "its seeds"
+        raise SeedFailed(
+            f"seed of module '{seeds.module}' failed in {where}: {failed.error}; its "
+            "transaction was rolled back, the modules before it stay seeded"
+        ) from failed
+
+
 def _shown(path: Path | None, root: Path) -> str:
     return str(path.relative_to(root)) if path else "its seeds"
 
@@ -130,32 +169,42 @@ def _seeding(url: str, root: Path) -> Iterator[SeedTransactions]:
 
 
 def _run_plan(
-    transactions: SeedTransactions, plan: list[ModuleSeeds], root: Path, say: Say
+    transactions: SeedTransactions, plan: list[ModuleSeeds], settings: Settings, url: str, say: Say
 ) -> None:
     for index, seeds in enumerate(plan, 1):
         started = time.perf_counter()
-        run_module(transactions, seeds, root)
+        run_module(transactions, seeds, settings, url)
         say(
             f"[{index}/{len(plan)}] seeded {seeds.module} ({len(seeds.files)} file(s)) "
             f"in {time.perf_counter() - started:.2f}s"
         )
 
 
-def run_seeds(root: Path, url: str, say: Say, plan: list[ModuleSeeds]) -> list[str]:
-    """Run a plan from plan_seeds; returns the modules seeded, in order."""
+def run_seeds(settings: Settings, url: str, say: Say, plan: list[ModuleSeeds]) -> list[str]:
+    """Run a plan from plan_seeds, then Prisma's own `prisma db seed` when package.json has
+    one; returns the modules seeded, in order."""
     if not plan:
         say("no module has seeds")
-        return []
-    with _seeding(url, root) as transactions:
-        _run_plan(transactions, plan, root, say)
+    else:
+        with _seeding(url, settings.root) as transactions:
+            _run_plan(transactions, plan, settings, url, say)
+    _prisma_seed(settings, url, say)
     return [seeds.module for seeds in plan]
+
+
+def _prisma_seed(settings: Settings, url: str, say: Say) -> None:
+    try:
+        if run_prisma_seed(settings, url):
+            say("ran `prisma db seed` (package.json prisma.seed)")
+    except NodeSeedFailed as failed:
+        raise SeedFailed(f"{failed.file}: {failed.error}; the module seeds stay") from failed
 
 
 def seed_all(
     settings: Settings, url: str, say: Say, modules: Iterable[str] | None = None
 ) -> list[str]:
     """Seed the selected modules (and their dependencies first); returns the order used."""
-    return run_seeds(settings.root, url, say, plan_seeds(settings, modules))
+    return run_seeds(settings, url, say, plan_seeds(settings, modules))
 
 
 def verify_seeds(
@@ -168,8 +217,8 @@ def verify_seeds(
         say("no module has seeds")
     else:
         with _seeding(url, settings.root) as transactions:
-            _run_plan(transactions, plan, settings.root, say)
-            problems = _seeded_again(transactions, plan, settings.root)
+            _run_plan(transactions, plan, settings, url, say)
+            problems = _seeded_again(transactions, plan, settings, url)
     if problems:
         raise CheckFailed(
             "seeding twice changed the database:\n" + "\n".join(f"  {p}" for p in problems)
@@ -177,13 +226,15 @@ def verify_seeds(
     say(f"verified: seeding {len(plan)} module(s) a second time changed no table")
 
 
-def _seeded_again(transactions: SeedTransactions, plan: list[ModuleSeeds], root: Path) -> list[str]:
+def _seeded_again(
+    transactions: SeedTransactions, plan: list[ModuleSeeds], settings: Settings, url: str
+) -> list[str]:
     """Seed each module of the plan a second time; what that changed, per module and table."""
     problems = []
     reference = snapshot(transactions.connection)
     for seeds in plan:
         try:
-            run_module(transactions, seeds, root)
+            run_module(transactions, seeds, settings, url)
         except SeedFailed as failure:
             problems.append(
                 f"module '{seeds.module}' is not idempotent: its second run failed: {failure}"

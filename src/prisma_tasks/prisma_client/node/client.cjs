@@ -176,14 +176,20 @@ function install() {
   if (globalThis.__prismaTasksClientHook) return;
   globalThis.__prismaTasksClientHook = true;
   unrefWasmTimers();
-  const compileJs = Module._extensions[".js"];
-  Module._extensions[".js"] = function prismaTasksClient(module, filename) {
-    const dir = generatedClientDir(filename);
-    if (dir === null) return compileJs(module, filename);
-    module.exports = loadClient(dir, () => {
-      compileJs(module, filename);
-      return module.exports;
+  // At Module.prototype.load, where a module object is filled from its file: every require
+  // and every ESM import of a CommonJS file passes here with the resolved filename, also when
+  // a loader such as tsx replaces the `.js` extension handler with its own compiler.
+  const load = Module.prototype.load;
+  Module.prototype.load = function prismaTasksLoad(filename) {
+    const dir = typeof filename === "string" ? generatedClientDir(filename) : null;
+    if (dir === null) return load.call(this, filename);
+    this.filename = filename;
+    this.paths = Module._nodeModulePaths(path.dirname(filename));
+    this.exports = loadClient(dir, () => {
+      load.call(this, filename);
+      return this.exports;
     });
+    this.loaded = true;
   };
 }
 
