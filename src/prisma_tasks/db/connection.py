@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import string
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -168,6 +169,28 @@ class Connection:
                 "ORDER BY table_name"
             )
         return [row[0] for row in rows if row[0] != "_prisma_migrations"]
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of the table a statement naming `"table"` would reach, spelled as the
+        database stores them ([] when there is none): SQLite finds the table and its columns
+        ignoring the case of ASCII letters, PostgreSQL follows search_path to exact names."""
+        if self.dialect == "sqlite":
+            rows = self.execute("SELECT name FROM pragma_table_xinfo(?)", [table])
+        else:
+            rows = self.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) "
+                "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                [quote(table)],
+            )
+        return [row[0] for row in rows]
+
+    def identifier_key(self, name: str) -> str:
+        """What the database compares when it matches a quoted identifier with a name: SQLite
+        ignores the case of ASCII letters (only those), PostgreSQL compares exactly."""
+        return name.translate(_ASCII_LOWER) if self.dialect == "sqlite" else name
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def quote(identifier: str) -> str:
