@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prisma_tasks.db.urls import hide_password, libpq_url, sqlite_path
+from prisma_tasks.db.urls import UnreadableUrl, hide_password, libpq_url, sqlite_path
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,10 @@ class Connection:
 
         from prisma_tasks.errors import PrismaTasksError
 
-        conninfo, schema = libpq_url(url)
         try:
+            conninfo, schema = libpq_url(url)
             raw = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
-        except psycopg.Error as exc:
+        except (UnreadableUrl, psycopg.Error) as exc:
             raise PrismaTasksError(
                 f"cannot connect to {hide_password(url, url)}: "
                 f"{hide_password(str(exc).strip(), url)}"
