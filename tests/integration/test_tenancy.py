@@ -578,6 +578,27 @@ def test_a_create_whose_migration_fails_leaves_no_schema(tenants, db, monkeypatc
 
 
 @pytest.mark.parametrize(
+    ("password", "pieces"),
+    [
+        ("p@ss word", ["p@ss", "ss word"]),  # libpq and URL parsers end the user part apart
+        ("Qx%zzWv", ["Qx%zzWv"]),  # readable, but psycopg's error quotes the bad token
+    ],
+)
+def test_a_database_url_the_tenant_schemas_cannot_use_is_named_without_its_password(
+    schema_settings, fresh_database_url, password: str, pieces: list[str]
+) -> None:
+    parts = urlsplit(fresh_database_url)
+    url = f"postgresql://app:{password}@{parts.hostname}:{parts.port}{parts.path}?schema=s"
+    tenants = TenantSchemas(Prisma.for_settings(schema_settings), url)
+    for call in (tenants.names, lambda: tenants.create("acme")):
+        with pytest.raises(
+            TenancyError, match=r"cannot connect to postgresql://app:\*\*\*@"
+        ) as failed:
+            call()
+        assert not [piece for piece in pieces if piece in str(failed.value)], failed.value
+
+
+@pytest.mark.parametrize(
     "name", ['x"; DROP SCHEMA public CASCADE; --', "Acme", "a b", "tenant-1", "1a", ""]
 )
 def test_the_tasks_refuse_bad_names_with_exit_2_before_touching_the_database(

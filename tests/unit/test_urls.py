@@ -9,6 +9,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from prisma_tasks.databases.pg_server import PostgresServer
+from prisma_tasks.db.connection import Connection
 from prisma_tasks.db.urls import (
     PRISMA_ONLY_PARAMETERS,
     UnreadableUrl,
@@ -23,6 +25,7 @@ from prisma_tasks.db.urls import (
     with_query_parameter,
     without_query_parameters,
 )
+from prisma_tasks.errors import PrismaTasksError
 from prisma_tasks.tenancy.schemas import tenant_url
 
 
@@ -495,3 +498,71 @@ def _starred(url: str, parts: list[tuple[str, str]]) -> str:
     scheme, userinfo = parts[0][1], parts[1][1]
     user = userinfo.partition(":")[0]
     return f"{scheme}{user}:***@{url[len(scheme) + len(userinfo) :]}"
+
+
+# -- every printed path hides an unencoded password ----------------------------------------------
+def _messages(url: str) -> list[str]:
+    """What the package prints about `url`: the masked forms, the errors of connecting to it
+    (psycopg's own text included), and a clone's URL derived from it (as a kept database is
+    shown) or the error of deriving it. Nothing reaches a server: libpq's parser, psycopg or
+    the derivation refuses each URL below."""
+    server = PostgresServer(url)
+    printed = [mask(url), hide_password(url, url), server.shown_url]
+    for attempt in (lambda: Connection.open(url), lambda: server.connect().__enter__()):
+        with pytest.raises(PrismaTasksError) as failed:
+            attempt()
+        printed.append(str(failed.value))
+    return [*printed, _kept(url)]
+
+
+def _kept(admin_url: str) -> str:
+    """A kept clone's URL as the provisioner shows it, or the error of deriving it."""
+    server = PostgresServer(admin_url)
+    try:
+        return server.hide(server.url_for("pt_1"))
+    except PrismaTasksError as failed:
+        return str(failed)
+
+
+@pytest.mark.parametrize(
+    ("url", "pieces"),
+    [
+        ("postgresql://u:p@ss word@localhost/db", ["p@ss", "ss word"]),
+        ("postgresql://u:p@ss word@localhost/db?schema=s&sslmode=disable", ["p@ss", "ss word"]),
+        ("postgresql://u:Qx@Zk Wv@localhost:5432/db", ["Qx", "Zk", "Wv"]),
+        ("postgresql://u:Qx@Zk:Wv@localhost/db", ["Qx", "Zk", "Wv"]),
+        ("postgresql://u:Qx%Zk Wv@localhost/db", ["Qx", "Zk", "Wv"]),  # a raw % and a space
+        ("postgresql://u:Qx%zzWv@127.0.0.1/db", ["Qx%zzWv"]),  # readable, refused by libpq
+        ("postgresql://u@127.0.0.1/db?password=Qx%zzWv&schema=s", ["Qx%zzWv"]),
+        # an unencoded & in ?password=: libpq quotes the piece after it back
+        ("postgresql://u@127.0.0.1/db?password=Qx&Zk%&Wv&sslmode=disable", ["Qx", "Zk", "Wv"]),
+        ("postgresql://u@127.0.0.1/db?password=Qx=Zk&Wv", ["Qx", "Zk", "Wv"]),
+        ("postgresql://u:Qx%84Wv@127.0.0.1/db", ["Qx%84Wv"]),  # psycopg: not UTF-8
+    ],
+)
+def test_no_printed_path_shows_any_piece_of_the_password(url: str, pieces: list[str]) -> None:
+    for message in _messages(url):
+        assert not [piece for piece in pieces if piece in message], message
+        assert "***" in message
+
+
+def test_a_kept_clone_of_an_admin_url_hides_what_the_admin_url_had_for_its_password() -> None:
+    # every reader takes Zk for the host and the rest for the database; mask() of the admin
+    # URL hid "Qx@Zk/Wv" as the password, so a clone's URL must not show Zk either
+    assert mask("postgresql://u:Qx@Zk/Wv@127.0.0.1/db") == "postgresql://u:***@127.0.0.1/db"
+    assert _kept("postgresql://u:Qx@Zk/Wv@127.0.0.1/db") == "postgresql://u:***@***/pt_1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://h/db?password=Qx=Zk&sslmode=disable",
+        "postgresql://h/db?password=Qx&Zk",
+        "postgresql://u:Qx@Zk Wv@localhost/db",
+        "postgresql://u:Qx#Zk@localhost/db",
+    ],
+)
+def test_unreadable_url_never_quotes_the_url(url: str) -> None:
+    with pytest.raises(UnreadableUrl) as refused:
+        with_database(url, "x")
+    assert not [piece for piece in ("Qx", "Zk", "Wv") if piece in str(refused.value)]

@@ -56,11 +56,12 @@ class PostgresServer:
                     self._connection = psycopg.connect(
                         self.admin_url, autocommit=True, connect_timeout=10
                     )
-                except psycopg.Error as exc:  # ProgrammingError: a malformed URL
+                except (ValueError, psycopg.Error) as exc:
+                    # ProgrammingError: a malformed URL; UnicodeDecodeError: %XX that is not UTF-8
                     hint = (
                         " (is the URL well-formed? percent-encode special characters such as "
                         "% @ : / ? # and spaces in the user name and password)"
-                        if isinstance(exc, psycopg.ProgrammingError)
+                        if isinstance(exc, (ValueError, psycopg.ProgrammingError))
                         else ""
                     )
                     raise ProvisionError(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prisma_tasks.db.urls import UnreadableUrl, hide_password, libpq_url, sqlite_path
+from prisma_tasks.db.urls import hide_password, libpq_url, sqlite_path
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Connection:
         try:
             conninfo, schema = libpq_url(url)
             raw = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
-        except (UnreadableUrl, psycopg.Error) as exc:
+        except (ValueError, psycopg.Error) as exc:  # ValueError: UnreadableUrl, or not UTF-8
             raise PrismaTasksError(
                 f"cannot connect to {hide_password(url, url)}: "
                 f"{hide_password(str(exc).strip(), url)}"

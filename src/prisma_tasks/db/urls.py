@@ -37,12 +37,18 @@ _USERINFO_PASSWORD_IN_TEXT = re.compile(
     rf"{_URL_START}{_USER_IN_TEXT}:(?P<secret>{_PASSWORD_IN_TEXT}|[^\r\n]*){_BEFORE_HOST}", re.I
 )
 # libpq percent-decodes query keys, so p%61ssword= is a password too. In a longer text the
-# value ends at a space as well as at the next & (a space there would end most URLs).
+# value ends at a space as well as at the next & (a space there would end most URLs). Pieces
+# without = after it are taken for the rest of the password (an unencoded &): libpq refuses
+# such a piece and quotes it back.
 _PASSWORD_KEY = "".join(
     f"(?:{letter}|%{ord(letter):02x}|%{ord(letter.upper()):02x})" for letter in "password"
 )
-_QUERY_PASSWORD_IN_URL = re.compile(rf"[?&]{_PASSWORD_KEY}=(?P<secret>[^&]*)", re.I)
-_QUERY_PASSWORD_IN_TEXT = re.compile(rf"[?&]{_PASSWORD_KEY}=(?P<secret>[^&\s]*)", re.I)
+_QUERY_PASSWORD_IN_URL = re.compile(
+    rf"[?&]{_PASSWORD_KEY}=(?P<secret>[^&]*(?:&[^&=]+(?=&|$))*)", re.I
+)
+_QUERY_PASSWORD_IN_TEXT = re.compile(
+    rf"[?&]{_PASSWORD_KEY}=(?P<secret>[^&\s]*(?:&[^&=\s]+(?=[&\s]|$))*)", re.I
+)
 # libpq's key=value conninfo: password = value, value 'quoted' (\' and \\ escaped) or bare
 # up to whitespace (a backslash escapes the next character).
 _CONNINFO_PASSWORD = re.compile(
@@ -372,7 +378,8 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
     for piece in pieces:
         key, separator, value = piece.partition("=")
         if not separator or "=" in value:
-            raise UnreadableUrl(f"query parameter without exactly one '=': {piece!r}")
+            # not quoted: the piece may be part of a password (an unencoded & or =)
+            raise UnreadableUrl("a query parameter without exactly one '='")
         pairs.append((_decode(key), _decode(value)))
     return pairs
 

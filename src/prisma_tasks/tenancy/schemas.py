@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 from prisma_tasks.config import Settings
 from prisma_tasks.db.urls import (
-    UnreadableUrl,
     hide_password,
     libpq_url,
     mask,
@@ -154,7 +153,7 @@ class TenantSchemas:
 
         try:
             connection = psycopg.connect(libpq_url(self.url)[0], autocommit=True)
-        except (UnreadableUrl, psycopg.Error) as exc:
+        except (ValueError, psycopg.Error) as exc:  # ValueError: UnreadableUrl, or not UTF-8
             raise TenancyError(
                 f"cannot connect to {mask(self.url)}: {hide_password(str(exc), self.url)}"
             ) from None
