@@ -282,9 +282,11 @@ def test_no_password_in_a_url_inside_a_message_survives(password: str) -> None:
 @settings(max_examples=500, deadline=None)
 @given(password_text.filter(lambda p: "&" not in p))  # an & ends the value for every reader
 def test_no_query_password_survives(password: str) -> None:
-    url = _fresh(
-        password, "postgresql://db.example.com:5432/app?sslmode=disable&password={password}"
-    )
+    template = "postgresql://db.example.com:5432/app?sslmode=disable&password={password}"
+    url = _fresh(password, template)
+    # ... nor in the texts around it ('name' is in application_name)
+    _fresh(password, template + "&application_name=seeds")
+    _fresh(password, f"cannot connect to {template}: timeout")
     assert password not in mask(url)
     assert password not in mask(url + "&application_name=seeds")
     assert password not in hide_password(f"cannot connect to {url}: timeout", url)
