@@ -164,6 +164,7 @@ def test_an_unscoped_call_raises_before_any_sql_reaches_the_database(db) -> None
 
     counting = Counting(db.raw)
     users = TenantRepository("User", Connection(counting, "postgres"))
+    assert counting.sent == 1  # the table's columns, read once when the repository is made
     for call in (
         users.find,
         lambda: users.get(1),
@@ -173,10 +174,10 @@ def test_an_unscoped_call_raises_before_any_sql_reaches_the_database(db) -> None
     ):
         with pytest.raises(TenantContextMissing):
             call()
-    assert counting.sent == 0
+    assert counting.sent == 1
     with tenant_context("acme"):
         assert len(users.find()) == 2
-    assert counting.sent == 1  # the same path does reach the database once a tenant is set
+    assert counting.sent == 2  # the same path does reach the database once a tenant is set
     assert by_tenant(db, "User") == Counter({"acme": 2, "globex": 2})
 
 
@@ -574,6 +575,27 @@ def test_a_create_whose_migration_fails_leaves_no_schema(tenants, db, monkeypatc
     with pytest.raises(CheckFailed, match="schema tenant_acme removed again: boom"):
         tenants.create("acme")
     assert db.one("SELECT count(*) FROM pg_namespace WHERE nspname = 'tenant_acme'") == (0,)
+
+
+@pytest.mark.parametrize(
+    ("password", "pieces"),
+    [
+        ("p@ss word", ["p@ss", "ss word"]),  # libpq and URL parsers end the user part apart
+        ("Qx%zzWv", ["Qx%zzWv"]),  # readable, but psycopg's error quotes the bad token
+    ],
+)
+def test_a_database_url_the_tenant_schemas_cannot_use_is_named_without_its_password(
+    schema_settings, fresh_database_url, password: str, pieces: list[str]
+) -> None:
+    parts = urlsplit(fresh_database_url)
+    url = f"postgresql://app:{password}@{parts.hostname}:{parts.port}{parts.path}?schema=s"
+    tenants = TenantSchemas(Prisma.for_settings(schema_settings), url)
+    for call in (tenants.names, lambda: tenants.create("acme")):
+        with pytest.raises(
+            TenancyError, match=r"cannot connect to postgresql://app:\*\*\*@"
+        ) as failed:
+            call()
+        assert not [piece for piece in pieces if piece in str(failed.value)], failed.value
 
 
 @pytest.mark.parametrize(

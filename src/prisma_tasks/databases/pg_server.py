@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from prisma_tasks.databases.pg_local import ProvisionError
-from prisma_tasks.db.urls import hide_password, with_database
+from prisma_tasks.db.urls import UnreadableUrl, hide_password, with_database
 
 if TYPE_CHECKING:
     import psycopg
@@ -37,7 +37,13 @@ class PostgresServer:
         return hide_password(text, self.admin_url)
 
     def url_for(self, database: str) -> str:
-        return with_database(self.admin_url, database)
+        try:
+            return with_database(self.admin_url, database)
+        except UnreadableUrl as exc:
+            raise ProvisionError(
+                f"cannot derive a database URL from the PostgreSQL admin URL {self.shown_url}: "
+                f"{exc}"
+            ) from None
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
@@ -50,11 +56,12 @@ class PostgresServer:
                     self._connection = psycopg.connect(
                         self.admin_url, autocommit=True, connect_timeout=10
                     )
-                except psycopg.Error as exc:  # ProgrammingError: a malformed URL
+                except (ValueError, psycopg.Error) as exc:
+                    # ProgrammingError: a malformed URL; UnicodeDecodeError: %XX that is not UTF-8
                     hint = (
                         " (is the URL well-formed? percent-encode special characters such as "
                         "% @ : / ? # and spaces in the user name and password)"
-                        if isinstance(exc, psycopg.ProgrammingError)
+                        if isinstance(exc, (ValueError, psycopg.ProgrammingError))
                         else ""
                     )
                     raise ProvisionError(
@@ -81,6 +88,7 @@ class PostgresServer:
             )
 
     def create(self, name: str, template: str | None = None) -> str:
+        url = self.url_for(name)  # before CREATE DATABASE: an unusable URL leaves nothing behind
         sql = _sql()
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
@@ -97,7 +105,7 @@ class PostgresServer:
                     f"the user of {self.shown_url} may not create databases: "
                     f"{_first_line(self.hide(str(exc)))}"
                 ) from None
-        return self.url_for(name)
+        return url
 
     def drop(self, name: str) -> None:
         sql = _sql()

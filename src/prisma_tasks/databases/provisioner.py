@@ -280,13 +280,14 @@ class Provisioner:
         if isinstance(store, SqliteFolder):
             return store.url_for(name)
         url = store.url_for(name)
+        shown = store.hide(url)  # also the pieces of the admin URL's password (see hide_password)
         if self.cluster is not None:
             secret_file = self.cluster.directory / "kept-urls.txt"
             fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as handle:
                 handle.write(url + "\n")
-            return f"{mask(url)} (full URL in {secret_file}; removed by the next run)"
-        return mask(url)
+            return f"{shown} (full URL in {secret_file}; removed by the next run)"
+        return shown
 
 
 def _name_of(url: str) -> str:

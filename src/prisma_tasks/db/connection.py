@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import sqlite3
+import string
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,10 +64,10 @@ class Connection:
             return cls._open_sqlite(url, sqlite_path(url, root or Path.cwd()), "rwc")
         import psycopg
 
-        conninfo, schema = libpq_url(url)
         try:
+            conninfo, schema = libpq_url(url)
             raw = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
-        except psycopg.Error as exc:
+        except (ValueError, psycopg.Error) as exc:  # ValueError: UnreadableUrl, or not UTF-8
             reason = hide_password(str(exc).strip(), url)
             raise DatabaseUnreachable(hide_password(url, url), reason) from None
         if schema:
@@ -238,19 +239,6 @@ class Connection:
             with self.raw.transaction(force_rollback=True):
                 yield self
 
-    def columns(self, table: str) -> list[str] | None:
-        """The columns of `table` in the current schema, in order; None when it has none."""
-        if self.dialect == "sqlite":
-            rows = self.execute("SELECT name FROM pragma_table_info(?)", (table,))
-        else:
-            rows = self.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = ? "
-                "ORDER BY ordinal_position",
-                (table,),
-            )
-        return [row[0] for row in rows] or None
-
     def tables(self) -> list[str]:
         if self.dialect == "sqlite":
             rows = self.execute(
@@ -264,6 +252,28 @@ class Connection:
                 "ORDER BY table_name"
             )
         return [row[0] for row in rows if row[0] != "_prisma_migrations"]
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of the table a statement naming `"table"` would reach, spelled as the
+        database stores them ([] when there is none): SQLite finds the table and its columns
+        ignoring the case of ASCII letters, PostgreSQL follows search_path to exact names."""
+        if self.dialect == "sqlite":
+            rows = self.execute("SELECT name FROM pragma_table_xinfo(?)", [table])
+        else:
+            rows = self.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) "
+                "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                [quote(table)],
+            )
+        return [row[0] for row in rows]
+
+    def identifier_key(self, name: str) -> str:
+        """What the database compares when it matches a quoted identifier with a name: SQLite
+        ignores the case of ASCII letters (only those), PostgreSQL compares exactly."""
+        return name.translate(_ASCII_LOWER) if self.dialect == "sqlite" else name
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def quote(identifier: str) -> str:

@@ -1,14 +1,22 @@
-"""Database URLs: build them, swap the database name, never print a password, and tell
-whether every host a URL could reach is this machine."""
+"""Database URLs: build them, derive others from them, never print a password, and tell
+whether every host a URL could reach is this machine.
+
+This is the one module that takes a PostgreSQL URL apart. A derived URL (another database,
+another `?schema=`, no Prisma-only parameters) differs from its source in that one component
+only: every other byte stays as written, so a password, ?host= or a host list is never
+re-encoded, reordered or dropped. Where the URL's readers (libpq, Prisma's engines,
+node-postgres) would find its components in different places, nothing is derived:
+UnreadableUrl says why (and never quotes the URL).
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 _URL_START = r"[a-z][a-z0-9+.-]*://"
 # A text that is one URL (one line starting with its scheme) is read whole: whatever sits
@@ -29,12 +37,18 @@ _USERINFO_PASSWORD_IN_TEXT = re.compile(
     rf"{_URL_START}{_USER_IN_TEXT}:(?P<secret>{_PASSWORD_IN_TEXT}|[^\r\n]*){_BEFORE_HOST}", re.I
 )
 # libpq percent-decodes query keys, so p%61ssword= is a password too. In a longer text the
-# value ends at a space as well as at the next & (a space there would end most URLs).
+# value ends at a space as well as at the next & (a space there would end most URLs). Pieces
+# without = after it are taken for the rest of the password (an unencoded &): libpq refuses
+# such a piece and quotes it back.
 _PASSWORD_KEY = "".join(
     f"(?:{letter}|%{ord(letter):02x}|%{ord(letter.upper()):02x})" for letter in "password"
 )
-_QUERY_PASSWORD_IN_URL = re.compile(rf"[?&]{_PASSWORD_KEY}=(?P<secret>[^&]*)", re.I)
-_QUERY_PASSWORD_IN_TEXT = re.compile(rf"[?&]{_PASSWORD_KEY}=(?P<secret>[^&\s]*)", re.I)
+_QUERY_PASSWORD_IN_URL = re.compile(
+    rf"[?&]{_PASSWORD_KEY}=(?P<secret>[^&]*(?:&[^&=]+(?=&|$))*)", re.I
+)
+_QUERY_PASSWORD_IN_TEXT = re.compile(
+    rf"[?&]{_PASSWORD_KEY}=(?P<secret>[^&\s]*(?:&[^&=\s]+(?=[&\s]|$))*)", re.I
+)
 # libpq's key=value conninfo: password = value, value 'quoted' (\' and \\ escaped) or bare
 # up to whitespace (a backslash escapes the next character).
 _CONNINFO_PASSWORD = re.compile(
@@ -138,17 +152,9 @@ def postgres_url(
     )
 
 
-def with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + quote(database, safe="")))
-
-
-def database_of(url: str) -> str:
-    return unquote(urlsplit(url).path.lstrip("/"))
-
-
 class UnreadableUrl(ValueError):
-    """A URL whose hosts cannot be told for certain: judged not local."""
+    """A URL whose readers could find its hosts, path or query in different places, or that
+    libpq would refuse: judged not local, and nothing is derived from it."""
 
 
 _LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
@@ -185,11 +191,9 @@ def reachable_hosts(url: str, environ: Mapping[str, str] | None = None) -> list[
     the readers could disagree or libpq would read a service file.
     """
     environ = os.environ if environ is None else environ
-    rest = _after_scheme(url)
-    hosts, end = _authority_hosts(rest, _host_start(rest))
-    query = rest.find("?", end)
+    hosts, _, query = _locate(url)
     addresses: list[str] = []
-    for key, value in _query_pairs(rest[query + 1 :] if query >= 0 else ""):
+    for key, value in _query_pairs(url[query + 1 :]):
         if key.lower() == "host":
             hosts += value.split(",")
         elif key.lower() == "hostaddr":
@@ -197,6 +201,96 @@ def reachable_hosts(url: str, environ: Mapping[str, str] | None = None) -> list[
         elif key.lower() == "service":
             raise UnreadableUrl("the hosts come from a pg_service.conf entry")
     return hosts + addresses + _environment_hosts(hosts, environ)
+
+
+# -- deriving URLs --------------------------------------------------------------------------------
+# Query parameters that Prisma understands but libpq does not.
+PRISMA_ONLY_PARAMETERS = frozenset(
+    {
+        "schema",
+        "connection_limit",
+        "pool_timeout",
+        "pgbouncer",
+        "statement_cache_size",
+        "socket_timeout",
+    }
+)
+
+
+def with_database(url: str, database: str) -> str:
+    """`url` naming `database`: only the path changes.
+
+    Raises UnreadableUrl where the readers of `url` would find its path in different places,
+    where libpq would refuse its query, and where ?dbname= names a database, which libpq would
+    connect to instead of the path's.
+    """
+    _, path, query = _locate(url)
+    if any(key == "dbname" for key, _ in _query_pairs(url[query + 1 :])):
+        raise UnreadableUrl("its ?dbname= parameter would override the database in the path")
+    return url[:path] + "/" + quote(database, safe="") + url[query:]
+
+
+def database_of(url: str) -> str:
+    """The database the path of `url` names, decoded ('' when there is no path)."""
+    _, path, query = _locate(url)
+    return unquote(url[path + 1 : query])
+
+
+def with_query_parameter(url: str, key: str, value: str) -> str:
+    """`url` whose only `key` parameter is `key=value`, after the other parameters (each of
+    those stays as written, in its place). Raises UnreadableUrl as with_database does."""
+    pair = f"{quote(key, safe='')}={quote(value, safe='')}"
+    return _edit_query(url, frozenset({key}), pair)[0]
+
+
+def without_query_parameters(url: str, keys: Collection[str]) -> tuple[str, dict[str, str]]:
+    """(`url` without its parameters named in `keys`, the first value of each one removed,
+    decoded as Prisma reads it). Every other parameter stays as written, in its place; the ?
+    goes when no parameter is left. Raises UnreadableUrl as with_database does."""
+    return _edit_query(url, frozenset(keys))
+
+
+def libpq_url(url: str) -> tuple[str, str | None]:
+    """(`url` for psycopg: without the parameters libpq does not know, Prisma's `schema` or
+    None). Raises UnreadableUrl as with_database does."""
+    conninfo, removed = without_query_parameters(url, PRISMA_ONLY_PARAMETERS)
+    return conninfo, removed.get("schema")
+
+
+def _edit_query(
+    url: str, drop: frozenset[str], add: str | None = None
+) -> tuple[str, dict[str, str]]:
+    _, _, query = _locate(url)
+    text = url[query + 1 :]
+    kept, dropped = [], {}
+    for piece in text.split("&") if text else []:
+        raw_key, _, raw_value = piece.partition("=")
+        # libpq decodes %XX in keys, Prisma's readers decode + as well: either reading counts.
+        named = {unquote(raw_key), unquote_plus(raw_key)} & drop
+        if named:
+            dropped.setdefault(named.pop(), unquote_plus(raw_value))
+        else:
+            kept.append(piece)
+    if add is not None:
+        kept.insert(len(kept) - 1 if kept[-1:] == [""] else len(kept), add)  # before a last &
+    if dropped and not any(kept):
+        return url[:query], dropped
+    return url[:query] + ("?" + "&".join(kept) if query < len(url) or kept else ""), dropped
+
+
+# -- reading URLs ---------------------------------------------------------------------------------
+def _locate(url: str) -> tuple[list[str], int, int]:
+    """(the authority's hosts, where the path starts, where the query starts: at its ?, or
+    len(url) without one), where every reader of the PostgreSQL `url` finds them.
+
+    libpq ends the user part at the first @ and never reads # as a fragment, URL parsers end
+    it at the last @ of the authority and stop at #: where that matters, UnreadableUrl.
+    """
+    rest = _after_scheme(url)
+    scheme = len(url) - len(rest)
+    hosts, end = _authority_hosts(rest, _host_start(rest))
+    query = rest.find("?", end)
+    return hosts, scheme + end, scheme + (query if query >= 0 else len(rest))
 
 
 def is_loopback_or_socket(host: str) -> bool:
@@ -215,7 +309,10 @@ def is_loopback_or_socket(host: str) -> bool:
 
 def _after_scheme(url: str) -> str:
     if _AMBIGUOUS.search(url):
-        raise UnreadableUrl("control character, outer space or # in the URL")
+        raise UnreadableUrl(
+            "a control character, a leading or trailing space or a # in the URL "
+            "(percent-encode # as %23)"
+        )
     for prefix in _POSTGRES_PREFIXES:
         if url[: len(prefix)].lower() == prefix:
             return url[len(prefix) :]
@@ -230,7 +327,10 @@ def _host_start(rest: str) -> int:
     authority = rest[: next((i for i, char in enumerate(rest) if char in "/?"), len(rest))]
     url_parser_start = authority.rfind("@") + 1
     if libpq_start != url_parser_start:
-        raise UnreadableUrl("libpq and URL parsers split the user part differently")
+        raise UnreadableUrl(
+            "libpq and URL parsers end its user part at different places (percent-encode "
+            "@ as %40, ? as %3F and / as %2F in the user name and password)"
+        )
     return libpq_start
 
 
@@ -278,7 +378,8 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
     for piece in pieces:
         key, separator, value = piece.partition("=")
         if not separator or "=" in value:
-            raise UnreadableUrl(f"query parameter without exactly one '=': {piece!r}")
+            # not quoted: the piece may be part of a password (an unencoded & or =)
+            raise UnreadableUrl("a query parameter without exactly one '='")
         pairs.append((_decode(key), _decode(value)))
     return pairs
 
@@ -299,34 +400,6 @@ def _environment_hosts(hosts: list[str], environ: Mapping[str, str]) -> list[str
     if environ.get("PGHOSTADDR"):
         found += environ["PGHOSTADDR"].split(",")
     return found
-
-
-# Query parameters that Prisma understands but libpq does not.
-_PRISMA_ONLY = {
-    "schema",
-    "connection_limit",
-    "pool_timeout",
-    "pgbouncer",
-    "statement_cache_size",
-    "socket_timeout",
-}
-
-
-def libpq_url(url: str) -> tuple[str, str | None]:
-    """(URL psycopg accepts, Prisma's schema parameter or None).
-
-    Only the query is rewritten; the rest stays as written. urlunsplit would not keep it: for
-    postgresql:////db.internal (a socket, database "/db.internal") it gave postgresql://db.internal,
-    another server than the one the reset / drop guard had judged.
-    """
-    before_fragment, hash_sign, fragment = url.partition("#")
-    base, _, query_text = before_fragment.partition("?")  # where urlsplit finds the query
-    query = parse_qsl(query_text)
-    schema = next((value for key, value in query if key == "schema"), None)
-    kept = [(key, value) for key, value in query if key not in _PRISMA_ONLY]
-    # quote, not quote_plus: libpq decodes %XX only and would read a '+' as a plus sign.
-    encoded = urlencode(kept, quote_via=quote)
-    return base + (f"?{encoded}" if encoded else "") + hash_sign + fragment, schema
 
 
 def sqlite_path(database_url: str, root: Path) -> Path:

@@ -18,12 +18,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from urllib.parse import quote as url_quote
 
 from prisma_tasks.config import Settings
-from prisma_tasks.db.connection import libpq_url
-from prisma_tasks.db.urls import hide_password, mask
+from prisma_tasks.db.urls import (
+    hide_password,
+    libpq_url,
+    mask,
+    with_query_parameter,
+)
 from prisma_tasks.errors import CheckFailed, ConfigError
 from prisma_tasks.prisma_cli.migrations import migration_names
 from prisma_tasks.prisma_cli.runner import Prisma
@@ -45,11 +47,9 @@ def require_schema_tenancy(settings: Settings) -> None:
 
 
 def tenant_url(url: str, schema: str) -> str:
-    """The URL with Prisma's `schema` parameter set to `schema` (replacing any earlier one)."""
-    parts = urlsplit(url)
-    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "schema"]
-    query.append(("schema", schema))
-    return urlunsplit(parts._replace(query=urlencode(query, quote_via=url_quote)))
+    """The URL with Prisma's `schema` parameter set to `schema` (replacing any earlier one);
+    the rest of the URL stays as written."""
+    return with_query_parameter(url, "schema", schema)
 
 
 def failure_reason(output: str) -> str:
@@ -153,7 +153,7 @@ class TenantSchemas:
 
         try:
             connection = psycopg.connect(libpq_url(self.url)[0], autocommit=True)
-        except psycopg.Error as exc:
+        except (ValueError, psycopg.Error) as exc:  # ValueError: UnreadableUrl, or not UTF-8
             raise TenancyError(
                 f"cannot connect to {mask(self.url)}: {hide_password(str(exc), self.url)}"
             ) from None
