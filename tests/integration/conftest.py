@@ -186,6 +186,7 @@ class Child:
         self.cluster_dir = Path()
         self.port = 0
         self.clone_url = ""
+        self.extra: list[str] = []  # what a script prints after the clone URL
 
     @property
     def pid(self) -> int:
@@ -204,21 +205,22 @@ class Child:
         if not line.startswith("READY "):
             self.process.wait(timeout=WAIT_SECONDS)
             pytest.fail(f"child failed ({line!r}): {self.stderr.read_text()}")
-        _, directory, port, self.clone_url = line.split()
+        _, directory, port, self.clone_url, *self.extra = line.split()
         self.cluster_dir, self.port = Path(directory), int(port)
         return self
 
 
 @pytest.fixture
-def spawn_child(tmp_path: Path, runtime_dir: Path) -> Iterator[Callable[[], Child]]:
-    """Start child Pythons that provision a local cluster and sleep; all killed at the end."""
+def spawn_child(tmp_path: Path, runtime_dir: Path) -> Iterator[Callable[..., Child]]:
+    """Start child Pythons that provision a local cluster and sleep (`script`, CHILD by
+    default, prints the READY line); all killed at the end."""
     children: list[Child] = []
 
-    def spawn() -> Child:
+    def spawn(script: str = CHILD, *args: str) -> Child:
         stderr = tmp_path / f"child-{len(children)}.err"
         with open(stderr, "w", encoding="utf-8") as err:
             process = subprocess.Popen(
-                [sys.executable, "-c", CHILD, str(tmp_path)],
+                [sys.executable, "-c", script, str(tmp_path), *args],
                 stdout=subprocess.PIPE,
                 stderr=err,
                 text=True,

@@ -7,6 +7,7 @@ reaping never cross tests, and its own clusters, which the fixtures stop even wh
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import sqlite3
@@ -27,7 +28,7 @@ from prisma_tasks.databases.provisioner import (
     provisioned,
     reap,
 )
-from prisma_tasks.db.urls import database_of, postgres_url
+from prisma_tasks.db.urls import database_of, postgres_url, with_database
 from prisma_tasks.errors import EXIT_USAGE
 
 from .conftest import (
@@ -316,6 +317,92 @@ def test_sigkill_leftovers_are_reaped_but_live_runs_are_not(
     alive.process.wait(timeout=WAIT_SECONDS)
     assert str(alive.cluster_dir) in reap()
     assert_cluster_gone(alive.cluster_dir, alive.port)
+    assert record_files(runtime_dir) == []
+    assert cluster_dirs(runtime_dir) == []
+
+
+# -- 7b. a dead creator's cluster stays while its users live ------------------------------------
+# The creator starts its user the way nox starts pytest: once it is open, with its environment.
+# "pytest": a Python that provisions on the exported admin URL (server mode) and holds a
+# connection to its clone; "plain": any process at all (a test's subprocess, a Node);
+# "url-only": one started with nothing of the creator's environment but DATABASE_URL.
+PYTEST_LIKE_USER = """
+import sys, time
+from pathlib import Path
+
+import psycopg
+from prisma_tasks.config import Settings
+from prisma_tasks.databases.provisioner import provisioned
+
+with provisioned("postgres", Settings(root=Path(sys.argv[1]))) as databases:
+    url = databases.clone()
+    with psycopg.connect(url, autocommit=True) as connection:
+        print("USING", url, flush=True)
+        time.sleep(120)
+"""
+CREATOR_WITH_USER = """
+import os, subprocess, sys, time
+from pathlib import Path
+
+from prisma_tasks.config import Settings
+from prisma_tasks.databases.provisioner import provisioned
+
+settings = Settings(root=Path(sys.argv[1]), postgres_provider="local")
+with provisioned("postgres", settings, environ={}) as databases:
+    url = databases.clone()
+    env = {**os.environ, "PRISMA_TASKS_ADMIN_URL": databases.server.admin_url}
+    if sys.argv[2] == "plain":
+        argv = ["sh", "-c", "echo USING -; exec sleep 120"]
+    elif sys.argv[2] == "url-only":  # a hand-built environment: PATH and the URL, nothing else
+        argv = ["sh", "-c", "echo USING -; exec sleep 120"]
+        env = {"PATH": os.environ["PATH"], "DATABASE_URL": url}
+    else:
+        argv = [sys.executable, "-c", sys.argv[2], sys.argv[1]]
+    user = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
+    using = user.stdout.readline().split()[1]
+    print("READY", databases.cluster.directory, databases.cluster.port, url, user.pid, using,
+          flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("user", ["pytest", "plain", "url-only"])
+def test_cluster_of_a_dead_creator_is_not_reaped_while_a_user_lives(
+    spawn_child, settings: Settings, runtime_dir: Path, user: str
+) -> None:
+    script = PYTEST_LIKE_USER if user == "pytest" else user
+    creator: Child = spawn_child(CREATOR_WITH_USER, script).wait_ready()
+    user_pid, user_url = int(creator.extra[0]), creator.extra[1]
+    try:
+        creator.process.kill()  # nox alone, killed; its pytest goes on
+        creator.process.wait(timeout=WAIT_SECONDS)
+        creator_record = record_of(creator.pid)
+        assert not creator_record.creator_alive()
+        assert pid_running(user_pid)
+
+        # any later run reaps on open, and so does the reaper with the cluster as its server
+        with provisioned("sqlite", settings):
+            pass
+        admin = PostgresServer(with_database(creator.clone_url, "postgres"))
+        try:
+            assert reap(admin) == []
+        finally:
+            admin.close()
+
+        assert creator.cluster_dir.is_dir()
+        assert not port_refuses(creator.port)
+        assert creator_record.path.exists()
+        # the database the creator made for its user, and the user's own, are still there
+        for url in [creator.clone_url] + ([user_url] if user == "pytest" else []):
+            with psycopg.connect(url, connect_timeout=10) as connection:
+                assert connection.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        os.kill(user_pid, signal.SIGKILL)
+    assert wait_for(lambda: not pid_running(user_pid))
+
+    # now nothing uses the cluster: the next run reaps it
+    assert str(creator.cluster_dir) in reap()
+    assert_cluster_gone(creator.cluster_dir, creator.port)
     assert record_files(runtime_dir) == []
     assert cluster_dirs(runtime_dir) == []
 

@@ -213,3 +213,23 @@ def test_a_run_killed_while_writing_a_migration_leaves_no_folder_prisma_reads(tr
     )
     assert killed.returncode == FAULT_EXIT_CODE
     assert [p.name for p in (tree.root / "prisma" / "migrations").iterdir()] == []
+
+
+def test_wasm_commands_name_shadows_after_this_host_and_carry_the_owner_tokens(
+    tree, monkeypatch
+) -> None:
+    from prisma_tasks.databases import owners, shadows
+
+    prisma = prisma_for(tree, "wasm")  # its environment was copied before the run opened
+    monkeypatch.setenv(owners.USERS_VARIABLE, "abc123")
+    _, env = prisma.command("migrate", "diff", "--from-empty")
+    assert env[shadows.PREFIX_VARIABLE] == shadows.prefix()
+    assert shadows.prefix().startswith("prisma_shadow_") and len(shadows.prefix()) == 21
+    assert env[owners.USERS_VARIABLE] == "abc123"
+    _, native_env = prisma_for(tree, "native").command("migrate", "deploy")
+    assert shadows.PREFIX_VARIABLE not in native_env
+
+
+def test_the_adapter_url_is_the_url_the_command_is_for(tree) -> None:
+    prisma = prisma_for(tree, "wasm")
+    assert prisma.adapter_url("postgresql://u:p@h/db") == "postgresql://u:p@h/db"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from prisma_tasks.commands.template import template_hash, template_recipe
 from prisma_tasks.config import Settings
+from prisma_tasks.databases import owners
 from prisma_tasks.databases.provisioner import provisioned
 from prisma_tasks.db.urls import mask
 from prisma_tasks.errors import ConfigError
@@ -55,7 +56,8 @@ def command_environment(prisma: Prisma, urls: Sequence[str]) -> dict[str, str]:
     JEST_WORKER_ID); and the Prisma Client hook in wasm mode."""
     variables = prisma.database_variables(urls[0])
     variables.pop("PRISMA_TASKS_DIRECT_URL", None)  # only the suite's own Prisma config reads it
-    env = {**prisma.environ, **variables}
+    # with_users: `prisma.environ` was copied before the run's provisioner opened (owners.py)
+    env = owners.with_users({**prisma.environ, **variables})
     if len(urls) > 1:
         env["PRISMA_TASKS_WORKERS"] = str(len(urls))
         for name in variables:
@@ -86,7 +88,9 @@ def run_with_databases(
         for url in urls:
             say(f"  {mask(url)}")
         try:
-            env = command_environment(prisma, urls)
+            # with_users: the command carries this run's owner token, so its cluster is never
+            # reaped while the command (or anything it starts) still runs
+            env = owners.with_users(command_environment(prisma, urls))
             if databases.server is not None:
                 # a pytest run inside (the plugin) clones from this server, not a cluster of its own
                 env[settings.admin_url_env] = databases.server.admin_url

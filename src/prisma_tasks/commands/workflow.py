@@ -93,6 +93,8 @@ def _migrate(
 
     if shortcuts.known_clean(prisma):
         change = migrations.PendingChange("")
+        # No diff, so no sweep with it: what killed runs left beside the target still goes.
+        migrations.reap_shadows(prisma, url)
     else:
         change = migrations.pending_change(prisma, url)
     if change.empty:

@@ -3,7 +3,8 @@
 Tuned for throwaway data (fsync, full_page_writes and synchronous_commit off), listening on
 loopback only, on a free port, with its own socket folder and a random password. initdb refuses
 to run as root, so as root the cluster is created and run as an unprivileged user (`postgres`,
-which Debian's packages create, or `nobody`).
+which Debian's packages create, or `nobody`). The server is started without the owner tokens of
+the run that starts it (owners.USERS_VARIABLE): its own processes are not its users.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from prisma_tasks.databases.owners import without_users
 from prisma_tasks.db.urls import postgres_url
 from prisma_tasks.errors import PrismaTasksError
 
@@ -178,6 +180,7 @@ class LocalCluster:
             ),
             capture_output=True,
             text=True,
+            env=without_users(),
         )
         pwfile.unlink()
         if result.returncode != 0:
@@ -209,6 +212,7 @@ class LocalCluster:
                 ),
                 capture_output=True,
                 text=True,
+                env=without_users(),
             )
             if result.returncode == 0:
                 return
@@ -232,6 +236,7 @@ class LocalCluster:
         result = subprocess.run(
             self._command(str(self.bindir / "pg_ctl"), "status", "-D", str(self.data_dir)),
             capture_output=True,
+            env=without_users(),
         )
         return result.returncode == 0
 
@@ -249,6 +254,7 @@ class LocalCluster:
                 "-w",
             ),
             capture_output=True,
+            env=without_users(),
         )
 
     def remove(self) -> None:

@@ -23,8 +23,9 @@ def _sql():
 class PostgresServer:
     """One server, reached with an admin URL whose user may create databases."""
 
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, connect_timeout: int = 10) -> None:
         self.admin_url = admin_url
+        self.connect_timeout = connect_timeout
         self._connection: psycopg.Connection | None = None
         self._lock = threading.RLock()
 
@@ -54,7 +55,7 @@ class PostgresServer:
             if self._connection is None or self._connection.closed:
                 try:
                     self._connection = psycopg.connect(
-                        self.admin_url, autocommit=True, connect_timeout=10
+                        self.admin_url, autocommit=True, connect_timeout=self.connect_timeout
                     )
                 except (ValueError, psycopg.Error) as exc:
                     # ProgrammingError: a malformed URL; UnicodeDecodeError: %XX that is not UTF-8

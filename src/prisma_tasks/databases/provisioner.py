@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from prisma_tasks.config import Settings
-from prisma_tasks.databases import owners
+from prisma_tasks.databases import owners, shadows
 from prisma_tasks.databases.pg_local import (
     LocalCluster,
     ProvisionError,
@@ -75,6 +75,9 @@ class Provisioner:
     # -- opening -------------------------------------------------------------------------
     def open(self) -> Provisioner:
         self.record.save()  # before anything exists, so a kill from here on is reapable
+        # Every process started from here on (pytest under nox, xdist workers, Prisma, a test's
+        # children) carries the token: the reaper spares the record while any of them lives.
+        owners.work_for(self.record.token)
         try:
             if self.backend == "sqlite":
                 self._open_sqlite()
@@ -273,6 +276,7 @@ class Provisioner:
             if self.sqlite is not None:
                 shutil.rmtree(self.sqlite.directory, ignore_errors=True)
             self.record.remove()
+        owners.stop_working_for(self.record.token)
         return kept_urls
 
     def _kept_url(self, name: str) -> str:
@@ -297,11 +301,23 @@ def _name_of(url: str) -> str:
 
 
 def reap(server: PostgresServer | None = None) -> list[str]:
-    """Remove what killed runs on this host left behind; never touch a live run's things."""
+    """Remove what killed runs on this host left behind; never touch a live run's things.
+
+    A run is live while its creator or any process that uses what it made lives (see
+    owners.py); on `server`, the shadow databases of Prisma processes that are gone go too.
+    """
     reaped = []
     live_prefixes = []
-    for record in owners.load_records():
-        if record.is_alive():
+    # Listed before the records are read: a run writes its record before its first database,
+    # so a name seen here whose record is missing below belongs to a run that has ended.
+    ours = f"{owners.DATABASE_PREFIX}{owners.scope_tag()}"
+    names = server.names(ours) if server is not None else []
+    records = owners.load_records()
+    gone = {record.token for record in records if not record.creator_alive()}
+    # One pass over the processes, and only when some creator is gone.
+    used = owners.in_use([record for record in records if record.token in gone]) if gone else set()
+    for record in records:
+        if record.token not in gone or record.token in used:
             live_prefixes.append(record.database_prefix())
             continue
         if record.cluster_dir:
@@ -318,11 +334,11 @@ def reap(server: PostgresServer | None = None) -> list[str]:
             reaped.append(str(leftover))
         record.remove()
     if server is not None:
-        ours = f"{owners.DATABASE_PREFIX}{owners.scope_tag()}"
-        for name in server.names(ours):
+        for name in names:
             if not any(name.startswith(prefix) for prefix in live_prefixes):
                 server.drop(name)
                 reaped.append(name)
+        reaped += shadows.reap_on(server)
     return reaped
 
 

@@ -89,13 +89,28 @@ def pending_change(prisma: Prisma, database_url: str) -> PendingChange:
     """SQL that takes the migration history to the current schema ('' when they agree)."""
     ensure_lock(prisma)
     if prisma.engine.mode != "native":
-        return _diff(prisma, database_url, None)
+        if prisma.provider != "postgresql":
+            return _diff(prisma, database_url, None)
+        # The adapter makes its scratch database beside the target: leftovers of killed runs
+        # go first, and whatever this run's Prisma left goes however it ended.
+        from prisma_tasks.databases import shadows
+
+        with shadows.swept(prisma.adapter_url(database_url)):
+            return _diff(prisma, database_url, None)
     from prisma_tasks.databases.provisioner import provisioned
 
     # A throwaway database of the same provider: Prisma wipes whatever shadow it is given.
     backend = "sqlite" if prisma.provider == "sqlite" else "postgres"
     with provisioned(backend, prisma.settings) as databases:
         return _diff(prisma, database_url, databases.clone())
+
+
+def reap_shadows(prisma: Prisma, database_url: str) -> None:
+    """Drop the shadow databases that killed runs left beside this database (wasm mode)."""
+    if prisma.engine.mode == "wasm" and prisma.provider == "postgresql":
+        from prisma_tasks.databases import shadows
+
+        shadows.reap_at(prisma.adapter_url(database_url))
 
 
 def _diff(prisma: Prisma, database_url: str, shadow_url: str | None) -> PendingChange:

@@ -2,18 +2,22 @@
 
 `command()` is pure (argv + environment), so what native and wasm mode run is unit-tested;
 `run()` executes it, masks secrets and, in copy mode, points errors back at module files.
+Interrupted (Ctrl-C, or SIGTERM to this process), `run()` passes SIGTERM on to Prisma and waits
+for it to clean up (drop its shadow database) before the interrupt goes on.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from prisma_tasks.config import Settings
+from prisma_tasks.databases import owners, shadows
 from prisma_tasks.db.urls import mask
 from prisma_tasks.errors import ConfigError, DatabaseUnreachable, PrismaTasksError
 from prisma_tasks.prisma_cli import config_file
@@ -42,6 +46,8 @@ _ADAPTER_URL_WARNING = re.compile(
     re.S,
 )
 _QUIET = {"CHECKPOINT_DISABLE": "1", "PRISMA_HIDE_UPDATE_MESSAGE": "1"}
+# How long an interrupted Prisma gets to drop its shadow database and exit before SIGKILL.
+CLEANUP_SECONDS = 15.0
 
 
 # How a failing migration is reported: wasm mode names it in the engine's span trace, native
@@ -137,12 +143,15 @@ class Prisma:
         self, *args: str, database_url: str | None = None, extra_env: dict[str, str] | None = None
     ) -> tuple[list[str], dict[str, str]]:
         argv = [*self.install.command, *args]
-        env = {**self.environ, **_QUIET, **(extra_env or {})}
+        # The owner tokens of the runs this process works for now (the environment was copied
+        # before a provisioner may have opened): Prisma uses their databases too.
+        env = owners.with_users({**self.environ, **_QUIET, **(extra_env or {})})
         env.update(self.database_variables(database_url))
         head = tuple(a for a in args[:2] if not a.startswith("-"))
         if self.engine.mode == "wasm":
             env.update(config_file.placeholder_engines(self.settings))
             env["PRISMA_ENGINES_CHECKSUM_IGNORE_MISSING"] = "1"
+            env[shadows.PREFIX_VARIABLE] = shadows.prefix()
             argv += ["--config", str(config_file.ensure(self.settings, self.provider))]
         elif head in _SCHEMA_COMMANDS or head[:1] in _SCHEMA_COMMANDS:
             argv += ["--schema", str(self.settings.schema_folder)]
@@ -168,6 +177,12 @@ class Prisma:
                 variables["PRISMA_TASKS_DIRECT_URL"] = direct_value
         return variables
 
+    def adapter_url(self, database_url: str | None = None) -> str:
+        """The URL wasm mode's adapter connects with for migrate commands (and beside which it
+        creates its shadow databases): the `directUrl` it was given, else the chosen URL."""
+        variables = self.database_variables(database_url)
+        return variables.get("PRISMA_TASKS_DIRECT_URL") or variables["DATABASE_URL"]
+
     def run(
         self,
         *args: str,
@@ -177,14 +192,7 @@ class Prisma:
         extra_env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         argv, env = self.command(*args, database_url=database_url, extra_env=extra_env)
-        result = subprocess.run(
-            argv,
-            cwd=self.settings.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
+        result = run_to_the_end(argv, cwd=self.settings.root, env=env)
         result.stdout = self.clean(result.stdout)
         result.stderr = self.clean(result.stderr)
         if echo:
@@ -258,3 +266,41 @@ class Prisma:
             rf"(?:[\w./-]*/)?{re.escape(folder)}/(?P<name>[\w.-]+\.prisma)(?P<rest>:\d+)?"
         )
         return pattern.sub(back, text)
+
+
+def run_to_the_end(
+    argv: list[str], cwd: Path, env: dict[str, str], grace: float = CLEANUP_SECONDS
+) -> subprocess.CompletedProcess[str]:
+    """Run with captured output. Interrupted (KeyboardInterrupt; SIGTERM to this process counts
+    as one while the child runs), the child gets SIGTERM and up to `grace` seconds to clean up,
+    then SIGKILL; the interrupt is raised only once it is gone, so no `finally` of the caller
+    runs while the child still works on its databases."""
+    from prisma_tasks.databases.provisioner import terminate_as_interrupt
+
+    with terminate_as_interrupt():
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            stdout, stderr = process.communicate()
+        except BaseException:
+            _stop(process, grace)
+            raise
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+
+def _stop(process: subprocess.Popen[str], grace: float) -> None:
+    """SIGTERM, wait up to `grace` seconds (a second interrupt ends the wait), then SIGKILL."""
+    try:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=grace)
+    except BaseException:  # out of time, or interrupted again: no more waiting
+        process.kill()
+        process.wait()

@@ -33,12 +33,19 @@ def _load_env_once(root: Path, schema_folder: Path) -> None:
 
 
 def reports_errors(function: F) -> F:
-    """Turn PrismaTasksError into invoke's Exit with the error's exit code and message."""
+    """Turn PrismaTasksError into invoke's Exit with the error's exit code and message.
+
+    SIGTERM unwinds the task like Ctrl-C (exit 130): its `finally` blocks run, a Prisma child
+    is stopped and waited for, and the databases it made are dropped.
+    """
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from prisma_tasks.databases.provisioner import terminate_as_interrupt
+
         try:
-            return function(*args, **kwargs)
+            with terminate_as_interrupt():
+                return function(*args, **kwargs)
         except PrismaTasksError as error:
             raise Exit(
                 message=f"error: {error}" if error.exit_code != 1 else str(error),

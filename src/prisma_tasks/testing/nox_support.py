@@ -14,6 +14,9 @@ datasource reads, removed afterwards. A pytest run inside it (the plugin) clones
 databases from the same server.
 
 `install_project` and `run_tests_on_database` are this repository's own sessions.
+
+pytest and every process below it carry the session's owner token (owners.USERS_VARIABLE), so
+a nox killed on its own does not get its cluster reaped while that pytest still runs.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 from typing import TYPE_CHECKING
 
 from prisma_tasks.config import load_settings
+from prisma_tasks.databases import owners
 from prisma_tasks.databases.provisioner import provisioned
 
 if TYPE_CHECKING:
@@ -88,7 +92,10 @@ def run_tests_on_database(session: nox.Session, backend: str, tests: str, report
     settings = load_settings()
     with provisioned(backend, settings, log=session.log) as databases:
         session.log(f"{backend}: {databases.provider}")
-        env = {"DATABASE_URL": databases.clone(), "PRISMA_TASKS_BACKEND": backend}
+        # with_users: explicit, though nox passes its own environment (which has it) as well.
+        env = owners.with_users(
+            {"DATABASE_URL": databases.clone(), "PRISMA_TASKS_BACKEND": backend}
+        )
         if databases.server is not None:
             env[settings.admin_url_env] = databases.server.admin_url
         session.run(

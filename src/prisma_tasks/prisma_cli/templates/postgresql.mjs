@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 
@@ -116,13 +118,24 @@ function adapterFactory(env) {
   factory.connect = async () => wholeScripts(await connect());
   // adapter-pg's own shadow spreads {...config, database} but a connectionString would win, so its
   // "shadow" was the main database; and it dropped the shadow while its pool was still connected.
-  // Here: a real separate database, dropped WITH (FORCE) after the pool's sockets have closed.
-  const prefix = env.PRISMA_TASKS_SHADOW_PREFIX || "prisma_shadow_";
+  // Here: a real separate database, dropped WITH (FORCE) after the pool's sockets have closed,
+  // or at once on SIGINT/SIGTERM/SIGHUP, and named after this process (see shadowName).
   factory.connectToShadowDb = async () => {
-    const name = `${prefix}${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+    const name = shadowName(env);
     const admin = new pg.Client(connection);
     await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`);
+    let dropping;
+    const drop = () => (dropping ??= admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    // Tracked before CREATE is sent: a signal now queues the DROP behind it on this client.
+    trackShadow(name, drop);
+    try {
+      await admin.query(`CREATE DATABASE "${name}"`);
+    } catch (error) {
+      untrackShadow(name);
+      await admin.end();
+      throw error;
+    }
+    await faultPoint("shadow:created");
     const shadow = wholeScripts(await new PrismaPg({ ...base, database: name }, options).connect());
     const dispose = shadow.dispose.bind(shadow);
     shadow.dispose = async () => {
@@ -142,8 +155,9 @@ function adapterFactory(env) {
         await closed;
       } finally {
         try {
-          await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+          await drop();
         } finally {
+          untrackShadow(name);
           await admin.end();
         }
       }
@@ -151,4 +165,62 @@ function adapterFactory(env) {
     return shadow;
   };
   return factory;
+}
+
+// Shadow (and diff-mode scratch) databases are named prisma_shadow_<tag>_<pid>_<start>_<random>:
+// prisma-tasks passes the prefix up to the tag (this host and pid namespace); pid and start time
+// (clock ticks since boot, /proc/self/stat field 22) are this process's. Whoever finds such a
+// database whose process is gone, or whose pid now belongs to a process started at another
+// time, knows nobody uses it and drops it (prisma_tasks/databases/shadows.py); a live one is
+// never touched.
+function shadowName(env) {
+  const given = env.PRISMA_TASKS_SHADOW_PREFIX ?? process.env.PRISMA_TASKS_SHADOW_PREFIX;
+  const prefix = /^[a-z0-9_]{1,40}$/.test(given ?? "") ? given : "prisma_shadow_";
+  const random = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, "0");
+  return `${prefix}${process.pid}_${processStartTime()}_${random}`;
+}
+
+function processStartTime() {
+  try {
+    const stat = readFileSync("/proc/self/stat", "ascii");
+    return stat.slice(stat.lastIndexOf(")") + 1).trim().split(/\s+/)[19] ?? "u";
+  } catch {
+    return "u"; // no /proc: the reaper then judges by the pid alone
+  }
+}
+
+// While a shadow exists, SIGINT (Ctrl-C), SIGTERM (what prisma-tasks forwards when it is
+// interrupted) and SIGHUP drop it before the process exits with 128 + the signal's number;
+// with none, the handlers are off and the signals do what they did before.
+const liveShadows = new Map();
+const TERMINATING = ["SIGINT", "SIGTERM", "SIGHUP"];
+let terminating = false;
+
+function onTerminatingSignal(signal) {
+  if (terminating) return;
+  terminating = true;
+  const exit = () => process.exit(128 + (osConstants.signals[signal] ?? 15));
+  setTimeout(exit, 10000); // a server that does not answer must not keep us
+  Promise.allSettled([...liveShadows.values()].map((drop) => drop())).then(exit, exit);
+}
+
+function trackShadow(name, drop) {
+  if (liveShadows.size === 0) for (const signal of TERMINATING) process.on(signal, onTerminatingSignal);
+  liveShadows.set(name, drop);
+}
+
+function untrackShadow(name) {
+  liveShadows.delete(name);
+  if (liveShadows.size === 0 && !terminating) {
+    for (const signal of TERMINATING) process.off(signal, onTerminatingSignal);
+  }
+}
+
+// Crash-test hook, as prisma_tasks.fsutil.fault_point: with PRISMA_TASKS_FAULT=<point> (several:
+// comma-separated) the process dies here by SIGKILL, cleaning up nothing; with <point>:hold it
+// waits here for ever, so a test can signal it at exactly this point.
+async function faultPoint(point) {
+  const points = (process.env.PRISMA_TASKS_FAULT ?? "").split(",");
+  if (points.includes(point)) process.kill(process.pid, "SIGKILL");
+  if (points.includes(`${point}:hold`)) await new Promise(() => setInterval(() => {}, 60000));
 }

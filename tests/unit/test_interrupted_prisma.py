@@ -1,0 +1,85 @@
+"""An interrupted Prisma run: the child gets SIGTERM and time to clean up before we go on.
+
+Real child processes stand in for Prisma; the interrupt is a real SIGINT to this process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from prisma_tasks.prisma_cli.runner import run_to_the_end
+
+# Stands in for Prisma holding a shadow database: on SIGTERM it takes a moment to drop it.
+CLEANS_UP = """
+import signal, sys, time
+from pathlib import Path
+
+def cleanup(signum, frame):
+    time.sleep(0.5)
+    Path(sys.argv[1]).write_text("dropped")
+    sys.exit(128 + signum)
+
+signal.signal(signal.SIGTERM, cleanup)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+print("started", flush=True)
+Path(sys.argv[2]).write_text("ready")
+time.sleep(60)
+"""
+IGNORES_TERM = CLEANS_UP.replace(
+    "signal.signal(signal.SIGTERM, cleanup)", "signal.signal(signal.SIGTERM, signal.SIG_IGN)"
+)
+
+
+def interrupt_when(path: Path) -> threading.Thread:
+    def wait_then_interrupt() -> None:
+        deadline = time.monotonic() + 30
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=wait_then_interrupt, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_an_interrupt_waits_for_the_childs_cleanup(tmp_path: Path) -> None:
+    marker, ready = tmp_path / "dropped", tmp_path / "ready"
+    interrupt_when(ready)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_to_the_end(
+            [sys.executable, "-c", CLEANS_UP, str(marker), str(ready)], tmp_path, dict(os.environ)
+        )
+    assert marker.read_text() == "dropped"  # it finished cleaning before the interrupt went on
+    assert time.monotonic() - started < 20
+
+
+def test_a_child_that_will_not_stop_is_killed_after_the_grace(tmp_path: Path) -> None:
+    marker, ready = tmp_path / "dropped", tmp_path / "ready"
+    interrupt_when(ready)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_to_the_end(
+            [sys.executable, "-c", IGNORES_TERM, str(marker), str(ready)],
+            tmp_path,
+            dict(os.environ),
+            grace=1.0,
+        )
+    assert not marker.exists()
+    assert time.monotonic() - started < 20
+
+
+def test_an_uninterrupted_run_returns_its_output(tmp_path: Path) -> None:
+    result = run_to_the_end(
+        [sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr)"],
+        tmp_path,
+        dict(os.environ),
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "out\n", "err\n")
