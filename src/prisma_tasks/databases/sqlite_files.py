@@ -29,11 +29,11 @@ class SqliteFolder:
         if template is None:
             sqlite3.connect(target).close()
         else:
-            self._copy(self.path_for(template), target)
+            self.copy(self.path_for(template), target)
         return self.url_for(name)
 
     @staticmethod
-    def _copy(source: Path, target: Path) -> None:
+    def copy(source: Path, target: Path) -> None:
         # The backup API copies a consistent snapshot even if the template has a WAL beside it.
         staging = target.with_name(target.name + f".tmp-{os.getpid()}")
         with sqlite3.connect(source) as src, sqlite3.connect(staging) as dst:
