@@ -157,7 +157,7 @@ def _dead_pid() -> int:
 def test_nox_hands_its_token_to_the_pytest_it_runs(
     clean_environment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from prisma_tasks import nox_support
+    from prisma_tasks.testing import nox_support
 
     monkeypatch.setenv("PRISMA_TASKS_RUNTIME_DIR", str(tmp_path / "runtime"))
     monkeypatch.chdir(tmp_path)
