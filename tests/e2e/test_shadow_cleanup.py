@@ -87,6 +87,9 @@ class Run:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # as a terminal's job has it, also when this suite runs in the background,
+                # where the shell starts every process with SIGINT ignored
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
 
     @property

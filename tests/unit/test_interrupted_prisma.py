@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,17 @@ time.sleep(60)
 IGNORES_TERM = CLEANS_UP.replace(
     "signal.signal(signal.SIGTERM, cleanup)", "signal.signal(signal.SIGTERM, signal.SIG_IGN)"
 )
+
+
+@pytest.fixture(autouse=True)
+def interruptible() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt here even when the suite runs in the background, where
+    the shell starts it with SIGINT ignored (and Python then keeps it ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def interrupt_when(path: Path) -> threading.Thread:
