@@ -13,6 +13,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -432,7 +433,6 @@ def without_temporary_privilege(repo: Seeded) -> Iterator[str]:
     """repo's database through a role that may write its tables but not create temp tables."""
     import psycopg
     from psycopg import sql
-    from psycopg.conninfo import make_conninfo
 
     role = f"seeder_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(repo.url, autocommit=True) as admin:
@@ -452,7 +452,11 @@ def without_temporary_privilege(repo: Seeded) -> Iterator[str]:
         ):
             admin.execute(sql.SQL(statement).format(db=database, role=sql.Identifier(role)))
     try:
-        yield make_conninfo(repo.url, user=role, password="seeder-pw")
+        # a URL, as DATABASE_URL is (a key=value conninfo is not one Prisma or the suite reads)
+        server = urlsplit(repo.url)
+        yield urlunsplit(
+            server._replace(netloc=f"{role}:seeder-pw@{server.hostname}:{server.port}")
+        )
     finally:
         with psycopg.connect(repo.url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
