@@ -28,7 +28,8 @@ def env_files(root: Path, schema_folder: Path) -> list[Path]:
 def load_env_files(
     root: Path, schema_folder: Path, environ: MutableMapping[str, str] | None = None
 ) -> list[str]:
-    """Set the variables of the `.env` files that are not set yet; returns their names.
+    """Set the variables of the `.env` files that are not set (or set empty: CI systems and
+    the suite's own sessions export an empty DATABASE_URL for "none"); returns their names.
 
     Two files setting the same variable to different values is an error, as in Prisma.
     """

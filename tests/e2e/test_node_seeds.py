@@ -84,7 +84,7 @@ def test_a_failing_node_seed_rolls_back_its_module_and_names_the_file(
     repo = node_seed_repo(tmp_path / "repo", prisma_tasks_provisioner.clone())
     repo.write("modules/orders/seeds/02_fails.mjs", FAILING_MJS)
     result = repo.invoke("db.seed")
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "modules/orders/seeds/02_fails.mjs" in result.stderr
     assert "stock is not ready" in result.stderr
     users, orders = seeded(repo)

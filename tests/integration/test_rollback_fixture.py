@@ -59,10 +59,19 @@ def test_rollback_db_fixture_is_inside_a_transaction(rollback_db) -> None:
 def test_rollback_factories_write_through_the_rolled_back_connection(
     rollback_factories, prisma_tasks_rollback_connection
 ) -> None:
+    import psycopg
+
     users = 'SELECT count(*) FROM "User"'
     before = rollback_factories.db.one(users)[0]
     line = rollback_factories.OrderLine(quantity=3)  # creates its order, customer and product
     assert rollback_factories.db.one(users)[0] == before + 1
-    assert rollback_factories.db.one(
+    found = rollback_factories.db.one(
         'SELECT quantity FROM "OrderLine" WHERE id = ?', (line["id"],)
-    ) == (3,)
+    )
+    assert found == (3,)
+    # not committed: another connection to the same database does not see the rows
+    info = prisma_tasks_rollback_connection.raw.info
+    with psycopg.connect(
+        host=info.host, port=info.port, dbname=info.dbname, user=info.user, password=info.password
+    ) as other:
+        assert other.execute(users).fetchone()[0] == before

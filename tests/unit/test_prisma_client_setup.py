@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 from prisma_tasks.prisma_cli.generators import read_generators, wasm_client_notices
@@ -63,6 +62,17 @@ def test_driver_adapters_or_other_generators_need_nothing(tmp_path: Path) -> Non
     assert wasm_client_notices(path) == []
 
 
+def test_a_preview_feature_list_over_several_lines_is_read(tmp_path: Path) -> None:
+    path = base(
+        tmp_path,
+        'generator client {\n  provider = "prisma-client-js"\n'
+        '  previewFeatures = [\n    "views",\n    "driverAdapters", // the wasm engine\n  ]\n}\n',
+    )
+    (client,) = read_generators(path)
+    assert client.preview_features == ("views", "driverAdapters")
+    assert wasm_client_notices(path) == []
+
+
 def test_query_compiler_is_warned_about(tmp_path: Path) -> None:
     path = base(
         tmp_path,
@@ -82,8 +92,9 @@ def test_the_hook_is_a_file_url_of_the_shipped_script() -> None:
 def test_node_options_keep_what_is_there_and_add_the_hook_once() -> None:
     flag = import_flag()
     assert with_client_hook(None) == flag
-    combined = with_client_hook("--max-old-space-size=4096 --require '/a b/x.js'")
-    assert shlex.split(combined) == ["--max-old-space-size=4096", "--require", "/a b/x.js", flag]
+    existing = '--max-old-space-size=4096 --require "/a b/x.js" --inspect=C:\\x'
+    combined = with_client_hook(existing)
+    assert combined == f"{existing} {flag}"  # Node's quoting and backslashes untouched
     assert with_client_hook(combined) == combined
 
 

@@ -86,7 +86,7 @@ def init(root: Path, modules_glob: str, say: Say) -> InitReport:
     base = root / "prisma" / "base.prisma"
     _write_new(root / "tasks.py", TASKS_PY, report, root)
     manager, _ = _package_manager(root)
-    js_argv = [manager, "test"] if manager != "npm" else ["npm", "test"]
+    js_argv = [manager, "test"]
     has_pytest = _has_python_tests(root)
     noxfile = (
         NOXFILE.replace("{js_test}", " ".join(js_argv))
@@ -141,7 +141,9 @@ def _tool_table(root: Path, modules_glob: str, report: InitReport) -> None:
         report.kept.append("pyproject.toml [tool.prisma-tasks]")
         return
     table = TOOL_TABLE.format(
-        modules=modules_glob, base="prisma/base.prisma", collected="prisma/schemas"
+        modules=json.dumps(modules_glob)[1:-1],
+        base="prisma/base.prisma",
+        collected="prisma/schemas",
     )
     if not text:
         text = f'[project]\nname = "{root.name}-build"\nversion = "0"\nrequires-python = ">=3.10"\n'
@@ -181,8 +183,15 @@ def _check_packages(root: Path, base: Path, manager: str, report: InitReport) ->
     try:
         package = json.loads((root / "package.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        package = None
+    if not isinstance(package, dict):
         report.todo.append("add a package.json that pins prisma and @prisma/client (6.7.0)")
         return
+    if not (package.get("scripts") or {}).get("test"):
+        report.todo.append(
+            'add a "test" script to package.json (the noxfile\'s js session runs it), or '
+            "delete that session"
+        )
     declared = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
     needed = ["prisma", "@prisma/client"]
     provider = None

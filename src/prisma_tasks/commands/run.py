@@ -9,8 +9,10 @@ unless kept.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -79,7 +81,10 @@ def run_with_databases(
     backend = backend_for(prisma, options.backend)
     with provisioned(backend, settings, log=say) as databases:
         label, prepare = template_recipe(settings, backend, seed=options.seed)
-        template = databases.template(template_hash(settings, label, backend), prepare)
+        # What building the template prints (generate, seeds) goes to stderr: the command's
+        # stdout stays its own (`db.run -- node x.js > out.json`).
+        with contextlib.redirect_stdout(sys.stderr):
+            template = databases.template(template_hash(settings, label, backend), prepare)
         urls = [databases.clone(template) for _ in range(options.workers)]
         if options.keep:
             for url in urls:
@@ -97,4 +102,8 @@ def run_with_databases(
             completed = subprocess.run(list(command), cwd=os.getcwd(), env=env)
         except FileNotFoundError:
             raise ConfigError(f"command not found: {command[0]}") from None
-        return completed.returncode
+        except PermissionError:
+            raise ConfigError(f"command cannot be run (not executable): {command[0]}") from None
+        # killed by a signal: the shell's convention, 128 + the signal's number
+        code = completed.returncode
+        return 128 - code if code < 0 else code

@@ -25,6 +25,12 @@ def template_inputs(settings: Settings) -> list[Path]:
     paths.update(source.path for source in result.sources)
     if settings.migrations_path.is_dir():
         paths.update(settings.migrations_path.rglob("*"))
+    # Prisma's own seed: package.json names the command, and the files the command names
+    paths.add(settings.root / "package.json")
+    from prisma_tasks.seeding.node_seeds import prisma_seed_command
+
+    for word in (prisma_seed_command(settings.root) or "").split():
+        paths.add(settings.root / word)
     for module_dir in {source.module_dir for source in result.sources}:
         folder = settings.root / module_dir
         paths.update(folder.glob("seeds/**/*"))
@@ -49,7 +55,7 @@ def deploy_migrations(settings: Settings, seed: bool = True):
 
         plan = plan_seeds(settings) if seed else []  # a dependency cycle stops before deploying
         Prisma.for_settings(settings).run("migrate", "deploy", database_url=url, echo=False)
-        if plan:
+        if seed:  # also with no module seeds: package.json's prisma.seed runs after them
             run_seeds(settings, url, lambda message: None, plan)
 
     return prepare

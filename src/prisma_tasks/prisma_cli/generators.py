@@ -35,7 +35,11 @@ def read_generators(base: Path) -> list[Generator]:
     for block in _BLOCK.finditer(clean):
         settings = {}
         for match in _SETTING.finditer(clean, block.start("body"), block.end("body")):
-            settings[match["key"]] = text[match.start("value") : match.end("value")].strip()
+            start, end = match.start("value"), match.end("value")
+            if clean[start] == "[":  # a list may run over several lines: up to its `]`
+                close = clean.find("]", start, block.end("body"))
+                end = close + 1 if close >= 0 else end
+            settings[match["key"]] = text[start:end].strip()
         provider = _STRING.match(settings.get("provider", ""))
         output = _STRING.match(settings.get("output", ""))
         generators.append(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from prisma_tasks.db.urls import sqlite_path
 from prisma_tasks.errors import PrismaTasksError
-from prisma_tasks.fsutil import fault_point
+from prisma_tasks.fsutil import fault_point, held_exclusively
 from prisma_tasks.prisma_cli.generators import read_generators, wasm_client_notices
 from prisma_tasks.prisma_cli.runner import Prisma, PrismaFailed
 
@@ -223,7 +223,14 @@ def generator_outputs(prisma: Prisma) -> list[Path]:
 
 
 def generate(prisma: Prisma, force: bool = False) -> bool:
-    """Run `prisma generate` unless its inputs are unchanged; True when it ran."""
+    """Run `prisma generate` unless its inputs are unchanged; True when it ran. One at a time
+    per repository (xdist workers building templates, prisma.watch beside prisma.migrate)."""
+    lock = prisma.settings.state_path / "generate.lock"
+    with held_exclusively(lock, "`prisma generate`", lambda message: None):
+        return _generate(prisma, force)
+
+
+def _generate(prisma: Prisma, force: bool) -> bool:
     stamp = prisma.settings.state_path / "generate.sha256"
     inputs = generate_inputs_hash(prisma)
     outputs_exist = all(path.exists() for path in generator_outputs(prisma))

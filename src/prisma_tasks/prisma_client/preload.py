@@ -6,7 +6,6 @@ runs; NODE_OPTIONS carries it into every Node process below (npx, test runners, 
 
 from __future__ import annotations
 
-import shlex
 from importlib import resources
 from pathlib import Path
 
@@ -23,12 +22,13 @@ def import_flag() -> str:
 
 
 def with_client_hook(node_options: str | None) -> str:
-    """NODE_OPTIONS with the hook added once (options already there are kept, in order)."""
+    """NODE_OPTIONS with the hook added once; what is there is kept byte for byte (Node's own
+    parser, not a shell's, reads it: re-quoting would break its double-quoted paths)."""
     flag = import_flag()
-    existing = shlex.split(node_options or "")
-    if flag in existing:
+    existing = (node_options or "").strip()
+    if flag in existing.split():
         return node_options or flag
-    return " ".join([*(shlex.quote(option) for option in existing), flag])
+    return f"{existing} {flag}" if existing else flag
 
 
 def client_environment(engine_mode: str, environ: dict[str, str]) -> dict[str, str]:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from prisma_tasks.config import Settings
 from prisma_tasks.errors import ConfigError, PrismaTasksError
-from prisma_tasks.fsutil import held_exclusively
 from prisma_tasks.prisma_cli.generators import CLIENT_PROVIDERS, read_generators
 from prisma_tasks.prisma_cli.runner import Prisma
 from prisma_tasks.prisma_client.preload import client_environment
@@ -52,12 +51,10 @@ def client_entry(settings: Settings) -> str:
 
 def ensure_client(prisma: Prisma) -> None:
     """The seeds import the generated client: generate it unless it is current (a template
-    build on a fresh clone has not generated yet). One generate at a time per repository."""
+    build on a fresh clone has not generated yet)."""
     from prisma_tasks.prisma_cli.migrations import generate
 
-    lock = prisma.settings.state_path / "generate.lock"
-    with held_exclusively(lock, "`prisma generate`", lambda message: None):
-        generate(prisma)
+    generate(prisma)
 
 
 def typescript_loader(root: Path) -> list[str]:
@@ -86,9 +83,17 @@ def run_node_seeds(settings: Settings, url: str, files: list[Path]) -> None:
     env.pop("PRISMA_TASKS_DIRECT_URL", None)
     env.update(client_environment(prisma.engine.mode, env))
     argv = ["node", *options, str(script), client_entry(settings), *map(str, files)]
-    result = subprocess.run(
-        argv, cwd=settings.root, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
+    try:
+        result = subprocess.run(
+            argv,
+            cwd=settings.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise ConfigError("JS/TS seeds need Node.js: `node` is not on PATH") from None
     if result.stdout.strip():
         print(result.stdout.rstrip(), flush=True)
     if result.returncode == 0:

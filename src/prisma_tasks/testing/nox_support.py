@@ -68,6 +68,9 @@ def _prisma_tasks_requirement() -> list[str]:
         if url.startswith("file://"):
             path = unquote(urlsplit(url).path)
             return ["-e", path] if info.get("dir_info", {}).get("editable") else [path]
+        vcs = info.get("vcs_info")
+        if vcs:  # pip's own spelling of a VCS requirement, at the commit that is installed
+            return [f"{vcs['vcs']}+{url}@{vcs['commit_id']}"]
         return [url]
     return [f"prisma-tasks=={distribution.version}"]
 

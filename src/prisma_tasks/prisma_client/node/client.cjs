@@ -31,6 +31,10 @@ function unrefWasmTimers() {
     }
     return timer;
   };
+  // util.promisify(setTimeout) and timers/promises users read these (promisify.custom)
+  for (const key of Reflect.ownKeys(realSetTimeout)) {
+    if (typeof key === "symbol") Object.defineProperty(globalThis.setTimeout, key, Object.getOwnPropertyDescriptor(realSetTimeout, key));
+  }
 }
 
 function generatedClientDir(filename) {
@@ -108,7 +112,13 @@ function workerValue(variable) {
   const workers = Number(process.env.PRISMA_TASKS_WORKERS || 0);
   const id = Number(process.env.VITEST_POOL_ID || process.env.JEST_WORKER_ID || 0);
   if (!workers || !id) return undefined;
-  return process.env[`${variable}_${((id - 1) % workers) + 1}`];
+  if (id > workers) {
+    throw new Error(
+      `prisma-tasks: test worker ${id} has no database of its own: db.run made ${workers}; ` +
+        `run it with --workers ${id} or more, or give the runner at most ${workers} workers`,
+    );
+  }
+  return process.env[`${variable}_${id}`];
 }
 
 function schemaDir(config, dir) {
@@ -148,7 +158,13 @@ function adapterFor(provider, url, schemaFolder, requireFromClient) {
   if (provider === "postgresql" || provider === "postgres") {
     const { PrismaPg } = load("@prisma/adapter-pg");
     load("pg");
-    const parsed = new URL(url);
+    let parsed;
+    try {
+      parsed = new URL(url);
+    } catch {
+      // URL's own error quotes its input, password included
+      throw new Error("prisma-tasks: the datasource URL cannot be parsed as a URL (shown nowhere: it may hold a password)");
+    }
     const schema = parsed.searchParams.get("schema") || undefined;
     parsed.searchParams.delete("schema"); // a Prisma parameter; pg would send it to the server
     // allowExitOnIdle: like the native engine, an idle pool does not keep Node alive.

@@ -2,7 +2,8 @@
 // the repository's generated Prisma Client: each file exports `seed(prisma)` (or a default
 // function) and is handed the transaction client, so a throw anywhere rolls back every file of
 // the module, as a SQL or Python seed's error does. The transaction client has no $transaction
-// or $disconnect: a seed cannot end the transaction early.
+// or $disconnect; raw SQL that ends the transaction (`$executeRaw\`COMMIT\``) is NOT refused
+// here, unlike in SQL and Python seeds (seeding/guard.py): do not write one.
 //
 //   node run-seeds.mjs <client entry or package name> <seed file>...
 //
