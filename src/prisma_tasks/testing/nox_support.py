@@ -22,11 +22,14 @@ a nox killed on its own does not get its cluster reaped while that pytest still 
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING
 
-from prisma_tasks.config import load_settings
+from prisma_tasks.config import Settings, load_settings
 from prisma_tasks.databases import owners
 from prisma_tasks.databases.provisioner import provisioned
+from prisma_tasks.errors import ConfigError
+from prisma_tasks.prisma_client.preload import client_environment
 
 if TYPE_CHECKING:
     import nox
@@ -101,6 +104,19 @@ def run_tests_on_database(session: nox.Session, backend: str, tests: str, report
         )
         if databases.server is not None:
             env[settings.admin_url_env] = databases.server.admin_url
+        # Node processes the tests start can use the Prisma Client in wasm mode too
+        env.update(client_environment(_engine_mode(settings), dict(os.environ)))
         session.run(
             "pytest", tests, f"--junitxml=reports/{report}-{backend}.xml", *session.posargs, env=env
         )
+
+
+def _engine_mode(settings: Settings) -> str:
+    from prisma_tasks.prisma_cli.engines import choose
+    from prisma_tasks.prisma_cli.locate import PrismaMissing, locate
+
+    try:
+        install = locate(settings)
+        return choose(settings.engine, install.package_root, dict(os.environ)).mode
+    except (PrismaMissing, ConfigError):
+        return "native"  # no CLI, or engines configured wrongly: the tests will say so
