@@ -148,6 +148,7 @@ class Row:
     wait: float  # clone() after --work seconds of a test's own work, the pool on
     first_wait: float  # the first of those: the pool is still empty
     reset: float
+    strategies: dict[str, tuple[float, float]]  # strategy -> (raw statement, the suite's clone)
 
 
 def measure(root: Path, migrations: int, growing: bool, runs: int, clones: int, work: float) -> Row:
@@ -190,6 +191,11 @@ def measure(root: Path, migrations: int, growing: bool, runs: int, clones: int, 
             cost_samples.append(time.perf_counter() - started)
             provisioner.drop(url)
 
+        strategies = {
+            strategy: clone_strategy(provisioner, template, strategy, clones)
+            for strategy in STRATEGIES
+        }
+
         target = provisioner.clone(template)  # a migrated database, as a developer's would be
         change = pending_change(prisma, target)
         if not change.empty:
@@ -231,7 +237,50 @@ def measure(root: Path, migrations: int, growing: bool, runs: int, clones: int, 
         statistics.median(wait_samples),
         wait_samples[0],
         statistics.median(reset_samples),
+        strategies,
     )
+
+
+STRATEGIES = ("WAL_LOG", "FILE_COPY")
+
+
+def clone_strategy(
+    provisioner: Provisioner, template: str, strategy: str, clones: int
+) -> tuple[float, float]:
+    """(median of the raw CREATE DATABASE ... TEMPLATE ... STRATEGY on the admin connection,
+    median of the suite's clone() with that strategy), the pool off, both on this cluster."""
+    from psycopg import sql
+
+    server = provisioner.server
+    assert server is not None
+    raw = []
+    for number in range(clones):
+        name = f"bench_raw_{strategy.lower()}_{number}"
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
+            sql.Identifier(name), sql.Identifier(template), sql.SQL(strategy)
+        )
+        with server.connect() as connection:
+            started = time.perf_counter()
+            connection.execute(statement)
+            raw.append(time.perf_counter() - started)
+        server.drop(name)
+    previous, server.clone_strategy = server.clone_strategy, strategy
+    suite = []
+    try:
+        for _ in range(clones):
+            started = time.perf_counter()
+            url = provisioner.clone(template)
+            suite.append(time.perf_counter() - started)
+            provisioner.drop(url)
+    finally:
+        server.clone_strategy = previous
+    return statistics.median(raw), statistics.median(suite)
+
+
+def default_strategy() -> str:
+    from prisma_tasks.databases.pg_server import PostgresServer
+
+    return PostgresServer.clone_strategy or "WAL_LOG"
 
 
 def verdict(ok: bool) -> str:
@@ -301,6 +350,15 @@ def main() -> int:
         f"({verdict(cost_growth <= 1.5)}); wait {wait_growth:.2f}x ({verdict(wait_growth <= 1.5)})"
         f"; reset grows {last.reset / first.reset:.2f}x"
     )
+    print("clone strategies (pool off; raw = the statement alone on the admin connection):")
+    print(
+        f"{'migrations':>10}"
+        + "".join(f"{s + ' raw':>14}{s + ' clone':>16}" for s in STRATEGIES)
+        + f"{'default':>10}"
+    )
+    for row in rows:
+        cells = "".join(f"{raw:>14.4f}{clone:>16.4f}" for raw, clone in row.strategies.values())
+        print(f"{row.migrations:>10}{cells}{default_strategy():>10}")
     print("which figure the targets apply to:")
     print(
         "  clone cost: what copying a database costs; the honest figure for the issue's "
