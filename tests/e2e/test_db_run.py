@@ -4,6 +4,7 @@ throwaway, migrated and seeded databases, in a monorepo built from scratch."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -136,3 +137,45 @@ def test_every_datasource_variable_and_each_worker_get_their_database(
             "2": ["seeded@example.com", "worker2@example.com"],
         },
     }
+
+
+# Stands in for a test runner: on SIGTERM it notes it was asked to stop, and which database it
+# still reaches, then exits; until then it holds the database open.
+STOPPABLE = """
+const fs = require("node:fs");
+fs.writeFileSync("started", process.env.DATABASE_URL);
+process.on("SIGTERM", () => { fs.writeFileSync("stopped", "yes"); process.exit(0); });
+setInterval(() => {}, 1000);
+"""
+
+
+@pytest.mark.backend("sqlite")
+def test_sigterm_stops_the_command_before_its_database_goes(
+    tmp_path: Path, prisma_tasks_provisioner
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = run_repo(tmp_path / "repo", "sqlite", prisma_tasks_provisioner.clone())
+    repo.write("stoppable.js", STOPPABLE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "db.run", "--", "node", "stoppable.js"],
+        cwd=repo.root,
+        env={**os.environ, "DATABASE_URL": repo.database_url},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    started = repo.root / "started"
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), "the command never started"
+    database = Path(started.read_text().removeprefix("file:"))
+    assert database.is_file()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert (repo.root / "stopped").read_text() == "yes"  # asked to stop, and it did
+    assert not database.exists()  # then its database was removed

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from prisma_tasks.commands.template import template_hash, template_recipe
 from prisma_tasks.config import Settings
 from prisma_tasks.databases import owners
-from prisma_tasks.databases.provisioner import provisioned
+from prisma_tasks.databases.provisioner import provisioned, terminate_as_interrupt
 from prisma_tasks.db.urls import mask
 from prisma_tasks.errors import ConfigError
-from prisma_tasks.prisma_cli.runner import Prisma
+from prisma_tasks.prisma_cli.runner import Prisma, stop_child
 from prisma_tasks.prisma_client.preload import client_environment
 
 Say = Callable[[str], None]
@@ -99,11 +99,22 @@ def run_with_databases(
             if databases.server is not None:
                 # a pytest run inside (the plugin) clones from this server, not a cluster of its own
                 env[settings.admin_url_env] = databases.server.admin_url
-            completed = subprocess.run(list(command), cwd=os.getcwd(), env=env)
+            code = _run_until_it_ends(list(command), env)
         except FileNotFoundError:
             raise ConfigError(f"command not found: {command[0]}") from None
         except PermissionError:
             raise ConfigError(f"command cannot be run (not executable): {command[0]}") from None
         # killed by a signal: the shell's convention, 128 + the signal's number
-        code = completed.returncode
         return 128 - code if code < 0 else code
+
+
+def _run_until_it_ends(argv: list[str], env: dict[str, str]) -> int:
+    """The command's exit code. Interrupted (Ctrl-C, or SIGTERM to this process), the command
+    gets SIGTERM and time to stop before its databases are dropped under it."""
+    with terminate_as_interrupt():
+        process = subprocess.Popen(argv, cwd=os.getcwd(), env=env)
+        try:
+            return process.wait()
+        except BaseException:
+            stop_child(process)
+            raise

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prisma_tasks.config import Settings
 from prisma_tasks.databases import owners, shadows
@@ -290,12 +291,12 @@ def run_to_the_end(
         try:
             stdout, stderr = process.communicate()
         except BaseException:
-            _stop(process, grace)
+            stop_child(process, grace)
             raise
     return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
 
 
-def _stop(process: subprocess.Popen[str], grace: float) -> None:
+def stop_child(process: subprocess.Popen[Any], grace: float = CLEANUP_SECONDS) -> None:
     """SIGTERM, wait up to `grace` seconds (a second interrupt ends the wait), then SIGKILL."""
     try:
         if process.poll() is None:
