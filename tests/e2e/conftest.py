@@ -11,6 +11,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# A test per backend, each run only in the session of its backend.
+BOTH_BACKENDS = pytest.mark.parametrize(
+    "backend",
+    [pytest.param(name, marks=pytest.mark.backend(name)) for name in ("postgres", "sqlite")],
+)
 
 BASES = {
     "postgres": 'datasource db {\n  provider = "postgresql"\n  url      = env("DATABASE_URL")\n}\n',

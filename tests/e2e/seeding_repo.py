@@ -8,9 +8,15 @@ a fresh database, migrated with the real `invoke prisma.deploy`.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .conftest import Monorepo, make_monorepo
+
+if TYPE_CHECKING:
+    from prisma_tasks.databases.provisioner import Provisioner
 
 IDENTITY = """model User {
   id     Int     @id @default(autoincrement())
@@ -111,3 +117,13 @@ def copy_of(base: Monorepo, root: Path, database_url: str) -> Monorepo:
     repo = Monorepo(root, database_url)
     repo.ok("prisma.deploy")
     return repo
+
+
+@contextmanager
+def copy_on_a_clone(base: Monorepo, root: Path, provisioner: Provisioner) -> Iterator[Monorepo]:
+    """A copy of `base` at `root` on a database of its own, dropped afterwards (one per test)."""
+    url = provisioner.clone()
+    try:
+        yield copy_of(base, root, url)
+    finally:
+        provisioner.drop(url)

@@ -10,13 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BASES, IDENTITY, ORDERS, Monorepo, bare_monorepo
+from .conftest import BASES, BOTH_BACKENDS, IDENTITY, ORDERS, Monorepo, bare_monorepo
 
 pytestmark = pytest.mark.e2e
-BOTH_BACKENDS = pytest.mark.parametrize(
-    "backend",
-    [pytest.param(name, marks=pytest.mark.backend(name)) for name in ("postgres", "sqlite")],
-)
 GENERATOR = (
     '\ngenerator client {\n  provider        = "prisma-client-js"\n'
     '  previewFeatures = ["driverAdapters"]\n  output          = "../generated"\n}\n'

@@ -16,13 +16,9 @@ import pytest
 from prisma_tasks.db.urls import sqlite_path
 from prisma_tasks.prisma_client.preload import client_environment
 
-from .conftest import BASES, IDENTITY, ORDERS, REPO, Monorepo, bare_monorepo
+from .conftest import BASES, BOTH_BACKENDS, IDENTITY, ORDERS, REPO, Monorepo, bare_monorepo
 
 pytestmark = pytest.mark.e2e
-BOTH_BACKENDS = pytest.mark.parametrize(
-    "backend",
-    [pytest.param(name, marks=pytest.mark.backend(name)) for name in ("postgres", "sqlite")],
-)
 
 ADAPTERS = '  previewFeatures = ["driverAdapters"]\n'
 

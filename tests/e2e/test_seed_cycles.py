@@ -22,7 +22,7 @@ import pytest
 from prisma_tasks.db.connection import Connection
 
 from .conftest import BASES, GENERATOR, Monorepo, bare_monorepo
-from .seeding_repo import copy_of
+from .seeding_repo import copy_on_a_clone
 
 pytestmark = pytest.mark.e2e
 
@@ -108,11 +108,8 @@ def migrated(
 
 @pytest.fixture
 def repo(migrated, tmp_path: Path, prisma_tasks_provisioner) -> Iterator[Monorepo]:
-    url = prisma_tasks_provisioner.clone()
-    try:
-        yield copy_of(migrated, tmp_path / "repo", url)
-    finally:
-        prisma_tasks_provisioner.drop(url)
+    with copy_on_a_clone(migrated, tmp_path / "repo", prisma_tasks_provisioner) as copy:
+        yield copy
 
 
 def count(repo: Monorepo, table: str) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import Monorepo
-from .seeding_repo import base_repo, copy_of
+from .seeding_repo import base_repo, copy_on_a_clone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backend("postgres")]
 
@@ -27,11 +27,8 @@ def migrated(tmp_path_factory, prisma_tasks_provisioner) -> Iterator[Monorepo]:
 
 @pytest.fixture
 def repo(migrated, tmp_path: Path, prisma_tasks_provisioner) -> Iterator[Monorepo]:
-    url = prisma_tasks_provisioner.clone()
-    try:
-        yield copy_of(migrated, tmp_path / "repo", url)
-    finally:
-        prisma_tasks_provisioner.drop(url)
+    with copy_on_a_clone(migrated, tmp_path / "repo", prisma_tasks_provisioner) as copy:
+        yield copy
 
 
 def test_verify_exits_0_for_idempotent_seeds(repo: Monorepo) -> None:

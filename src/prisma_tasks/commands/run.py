@@ -18,12 +18,10 @@ from dataclasses import dataclass
 
 from prisma_tasks.commands.template import template_hash, template_recipe
 from prisma_tasks.config import Settings
-from prisma_tasks.databases import owners
 from prisma_tasks.databases.provisioner import provisioned, terminate_as_interrupt
 from prisma_tasks.db.urls import mask
 from prisma_tasks.errors import ConfigError
 from prisma_tasks.prisma_cli.runner import Prisma, stop_child
-from prisma_tasks.prisma_client.preload import client_environment
 
 Say = Callable[[str], None]
 BACKEND_OF_PROVIDER = {"postgresql": "postgres", "sqlite": "sqlite"}
@@ -53,19 +51,18 @@ def backend_for(prisma: Prisma, chosen: str | None) -> str:
 
 
 def command_environment(prisma: Prisma, urls: Sequence[str]) -> dict[str, str]:
-    """What the command gets: the first URL under every datasource variable; with several, each
-    also as `<variable>_<k>` (k = 1..n: the client hook picks the one of VITEST_POOL_ID or
-    JEST_WORKER_ID); and the Prisma Client hook in wasm mode."""
-    variables = prisma.database_variables(urls[0])
-    variables.pop("PRISMA_TASKS_DIRECT_URL", None)  # only the suite's own Prisma config reads it
-    # with_users: `prisma.environ` was copied before the run's provisioner opened (owners.py)
-    env = owners.with_users({**prisma.environ, **variables})
+    """What the command gets: the first URL under every datasource variable (with the run's
+    owner tokens and the Prisma Client hook: Prisma.application_environment); with several,
+    each also as `<variable>_<k>` (k = 1..n: the client hook picks the one of VITEST_POOL_ID
+    or JEST_WORKER_ID)."""
+    env = prisma.application_environment(urls[0])
     if len(urls) > 1:
         env["PRISMA_TASKS_WORKERS"] = str(len(urls))
-        for name in variables:
+        for name in prisma.database_variables(urls[0]):
+            if name == "PRISMA_TASKS_DIRECT_URL":
+                continue
             for number, url in enumerate(urls, 1):
                 env[f"{name}_{number}"] = url
-    env.update(client_environment(prisma.engine.mode, env))
     return env
 
 
@@ -93,9 +90,9 @@ def run_with_databases(
         for url in urls:
             say(f"  {mask(url)}")
         try:
-            # with_users: the command carries this run's owner token, so its cluster is never
-            # reaped while the command (or anything it starts) still runs
-            env = owners.with_users(command_environment(prisma, urls))
+            # it carries this run's owner token: its cluster is never reaped while the command
+            # (or anything it starts) still runs
+            env = command_environment(prisma, urls)
             if databases.server is not None:
                 # a pytest run inside (the plugin) clones from this server, not a cluster of its own
                 env[settings.admin_url_env] = databases.server.admin_url

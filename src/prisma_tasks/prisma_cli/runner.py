@@ -25,6 +25,7 @@ from prisma_tasks.prisma_cli import config_file
 from prisma_tasks.prisma_cli.datasource import Datasource, read_datasource
 from prisma_tasks.prisma_cli.engines import EngineChoice, choose
 from prisma_tasks.prisma_cli.locate import PrismaInstall, locate
+from prisma_tasks.prisma_client.preload import client_environment
 from prisma_tasks.schema.collect import CollectResult
 
 # Commands that read the schema and accept --schema in native mode.
@@ -177,6 +178,17 @@ class Prisma:
             if self.engine.mode == "wasm" and direct_value:
                 variables["PRISMA_TASKS_DIRECT_URL"] = direct_value
         return variables
+
+    def application_environment(self, database_url: str) -> dict[str, str]:
+        """The environment of a program of the user's on `database_url` (a test runner, a
+        JS/TS seed): every datasource variable pointing at it, the owner tokens of the runs
+        this process works for, and the Prisma Client hook in wasm mode. Not the variables
+        only the suite's own Prisma config reads."""
+        variables = self.database_variables(database_url)
+        variables.pop("PRISMA_TASKS_DIRECT_URL", None)
+        env = owners.with_users({**self.environ, **variables})
+        env.update(client_environment(self.engine.mode, env))
+        return env
 
     def adapter_url(self, database_url: str | None = None) -> str:
         """The URL wasm mode's adapter connects with for migrate commands (and beside which it

@@ -79,9 +79,7 @@ def run_node_seeds(settings: Settings, url: str, files: list[Path]) -> None:
         if any(path.suffix in TYPESCRIPT_SUFFIXES for path in files)
         else []
     )
-    env = {**prisma.environ, **prisma.database_variables(url)}
-    env.pop("PRISMA_TASKS_DIRECT_URL", None)
-    env.update(client_environment(prisma.engine.mode, env))
+    env = prisma.application_environment(url)
     argv = ["node", *options, str(script), client_entry(settings), *map(str, files)]
     try:
         result = subprocess.run(
