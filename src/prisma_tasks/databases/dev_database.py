@@ -6,6 +6,7 @@ a 0600 file beside it, restarted on its old port when free. SQLite: .prisma-task
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,13 +38,23 @@ class DevDatabase:
             saved = json.loads(self.connection_file.read_text())
         except (OSError, ValueError):
             return None
+        bindir = Path(saved["bindir"])
+        if not (bindir / "pg_ctl").exists():  # a copy of the wheel's binaries, since removed
+            with contextlib.suppress(ProvisionError):
+                bindir = self._binaries().bindir
         return LocalCluster(
             self.directory / "cluster",
-            Path(saved["bindir"]),
+            bindir,
             saved["port"],
             saved["password"],
             saved.get("run_as"),
         )
+
+    def _binaries(self) -> pg_binaries.Binaries:
+        found = pg_binaries.locate(self.settings)
+        if found is None:
+            raise ProvisionError(pg_binaries.missing_for_dev_database(self.settings))
+        return pg_binaries.reachable(found, unprivileged_user())
 
     def _save(self, cluster: LocalCluster) -> None:
         # Created 0600: it holds the password, and its folder is traversable by the server user.
@@ -79,9 +90,7 @@ class DevDatabase:
             return f"file:{self.sqlite_path}"
         cluster = self._cluster()
         if cluster is None:
-            found = pg_binaries.locate(self.settings)
-            if found is None:
-                raise ProvisionError(pg_binaries.missing_for_dev_database(self.settings))
+            found = self._binaries()
             bindir = found.bindir
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory.mkdir(parents=True)

