@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prisma_tasks.databases.owners import without_users
-from prisma_tasks.databases.pg_binaries import blocked_for, find_binaries, missing_for_tests
+from prisma_tasks.databases.pg_binaries import blocked_for, locate, missing_for_tests, reachable
+from prisma_tasks.databases.pg_binaries import find_binaries as find_binaries  # its old home
 from prisma_tasks.db.urls import postgres_url
 from prisma_tasks.errors import PrismaTasksError
 
@@ -102,10 +103,12 @@ class LocalCluster:
         cls, parent: Path | None = None, bindir: Path | None = None, directory: Path | None = None
     ) -> LocalCluster:
         """A new cluster in `directory` (created if missing; must be empty) or a temp folder."""
-        bindir = bindir or find_binaries()
-        if bindir is None:
-            raise ProvisionError(missing_for_tests("PRISMA_TASKS_ADMIN_URL"))
         run_as = unprivileged_user()
+        if bindir is None:
+            found = locate()
+            if found is None:
+                raise ProvisionError(missing_for_tests("PRISMA_TASKS_ADMIN_URL"))
+            bindir = reachable(found, run_as).bindir
         if run_as is not None:  # before anything is created, so a refusal leaves nothing
             where = directory.parent if directory else Path(parent or tempfile.gettempdir())
             _require_traversable(where, run_as)
