@@ -40,6 +40,8 @@ class Settings:
     prisma_command: tuple[str, ...] = ()
     postgres_provider: str = "auto"
     admin_url_env: str = "PRISMA_TASKS_ADMIN_URL"
+    postgres_bindir: str = ""
+    postgres_search_path: tuple[str, ...] = ()
     keep_failed: bool = False
     state_dir: str = ".prisma-tasks"
     default_branch: str = "main"
@@ -81,6 +83,8 @@ _SPEC: dict[str, tuple[tuple[type, ...], str, tuple[str, ...] | None]] = {
     "prisma_command": ((str, list), "a command string or a list of strings", None),
     "postgres_provider": ((str,), "a string", PG_PROVIDERS),
     "admin_url_env": ((str,), "an environment variable name", None),
+    "postgres_bindir": ((str,), "a folder path string", None),
+    "postgres_search_path": ((list,), "a list of folders (globs allowed)", None),
     "keep_failed": ((bool,), "true or false", None),
     "state_dir": ((str,), "a path string", None),
     "default_branch": ((str,), "a git branch name", None),
@@ -96,6 +100,8 @@ _ENV = {
     "engine": "PRISMA_TASKS_ENGINE",
     "postgres_provider": "PRISMA_TASKS_PG_PROVIDER",
     "keep_failed": "PRISMA_TASKS_KEEP_FAILED",
+    "postgres_bindir": "PRISMA_TASKS_PG_BINDIR",
+    "postgres_search_path": "PRISMA_TASKS_PG_SEARCH_PATH",
 }
 
 
@@ -185,6 +191,8 @@ def _from_env(key: str, variable: str, raw: str) -> Any:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"environment {variable}={raw!r} must be true or false")
+    if key == "postgres_search_path":
+        return tuple(part for part in raw.split(os.pathsep) if part)
     allowed = _SPEC[key][2]
     if allowed is not None and raw not in allowed:
         raise ConfigError(f"environment {variable}={raw!r} is not one of {', '.join(allowed)}")

@@ -1,6 +1,8 @@
 import os
 from pathlib import Path
 
+import pytest
+
 from prisma_tasks.commands.doctor import diagnose
 from prisma_tasks.config import load_settings
 
@@ -27,15 +29,29 @@ def test_reports_missing_node(tree) -> None:
     )
 
 
-def test_reports_missing_postgres_with_the_install_hint(tree, monkeypatch) -> None:
-    import prisma_tasks.databases.pg_local as pg_local
+def test_reports_missing_postgres_with_the_install_hint(tree, monkeypatch, tmp_path) -> None:
+    import prisma_tasks.databases.pg_binaries as pg_binaries
 
     tree.module("a", "models.prisma", "model A {\n  id Int @id\n}\n")
-    monkeypatch.setattr(pg_local, "find_binaries", lambda: None)
-    found = statuses(tree, {})
+    monkeypatch.setattr(pg_binaries, "embedded", lambda: None)  # the extra may be installed
+    hidden = {"PRISMA_TASKS_PG_SEARCH_PATH": str(tmp_path / "empty")}
+    report = diagnose(load_settings(tree.root, environ=hidden), hidden)
+    found = {topic: (status, detail) for status, topic, detail in report.lines}
+    assert "postgres" not in found
     assert found["database"][0] == "MISSING"
-    assert "apt-get install postgresql" in found["database"][1]
+    for alternative in ("prisma-tasks[embedded]", "apt-get install postgresql"):
+        assert alternative in found["database"][1]
+    assert "PRISMA_TASKS_PG_BINDIR" in found["database"][1]
     assert "PRISMA_TASKS_ADMIN_URL" in found["database"][1]
+
+
+def test_names_the_binaries_it_found(tree) -> None:
+    tree.module("a", "models.prisma", "model A {\n  id Int @id\n}\n")
+    found = statuses(tree, {})
+    if found["database"][0] == "MISSING":
+        pytest.skip("no PostgreSQL binaries here")
+    status, detail = found["postgres"]
+    assert status == "ok" and detail.startswith("PostgreSQL ") and " from " in detail
 
 
 def test_reports_a_stale_collection_and_unlocked_migrations(tree) -> None:

@@ -58,7 +58,7 @@ def _version(command: list[str], search_path: str | None) -> str | None:
 
 
 def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagnosis:
-    from prisma_tasks.databases.pg_local import find_binaries, install_hint
+    from prisma_tasks.databases import pg_binaries
     from prisma_tasks.prisma_cli import history_lock
     from prisma_tasks.prisma_cli.config_file import wasm_provider_problem
     from prisma_tasks.prisma_cli.engines import choose
@@ -101,15 +101,23 @@ def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagn
         provider = None
         report.add("MISSING", "datasource", str(error))
     admin = environ.get(settings.admin_url_env)
-    bindir = find_binaries()
+    try:
+        binaries = pg_binaries.locate(settings, environ)
+    except PrismaTasksError as error:
+        binaries = None
+        report.add("MISSING", "postgres", str(error))
+    if binaries is not None and provider != "sqlite":
+        # what the dev database and local clusters run on, whether or not a server is set
+        report.add("ok", "postgres", binaries.describe())
     if provider == "sqlite":
         report.add("ok", "database", "SQLite files (nothing to install)")
     elif admin and settings.postgres_provider in ("auto", "server"):
         report.add("ok", "database", f"existing server from {settings.admin_url_env}")
-    elif bindir and settings.postgres_provider in ("auto", "local"):
-        report.add("ok", "database", f"local PostgreSQL clusters from {bindir}")
+    elif binaries and settings.postgres_provider in ("auto", "local"):
+        report.add("ok", "database", "local PostgreSQL clusters (binaries above)")
     else:
-        report.add("MISSING", "database", f"no PostgreSQL for tests: {install_hint()}")
+        hint = pg_binaries.missing_for_tests(settings.admin_url_env, settings)
+        report.add("MISSING", "database", hint)
     report.add("ok", "config", _config_summary(settings))
     try:
         result = collect(settings, check=True)

@@ -86,7 +86,10 @@ def run_with_databases(
         if options.keep:
             for url in urls:
                 databases.keep(url)
-        say(f"running `{' '.join(command)}` on {len(urls)} throwaway {backend} database(s)")
+        say(
+            f"running `{' '.join(command)}` on {len(urls)} throwaway {backend} database(s) "
+            f"({databases.provider})"
+        )
         for url in urls:
             say(f"  {mask(url)}")
         try:

@@ -53,7 +53,7 @@ def target_url(settings: Settings, say: Say, environ: dict[str, str] | None = No
         return url
     from prisma_tasks.databases.dev_database import DevDatabase
 
-    url = DevDatabase(settings, provider).up()
+    url = DevDatabase(settings, provider).up(say)
     say(f"DATABASE_URL is not set: using the local dev database {mask(url)}")
     return url
 

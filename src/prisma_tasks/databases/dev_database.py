@@ -6,19 +6,16 @@ a 0600 file beside it, restarted on its old port when free. SQLite: .prisma-task
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from prisma_tasks.config import Settings
-from prisma_tasks.databases.pg_local import (
-    LocalCluster,
-    ProvisionError,
-    find_binaries,
-    install_hint,
-    unprivileged_user,
-)
+from prisma_tasks.databases import pg_binaries
+from prisma_tasks.databases.pg_local import LocalCluster, ProvisionError, unprivileged_user
 from prisma_tasks.databases.pg_server import PostgresServer
 from prisma_tasks.databases.sqlite_files import remove_database_file
 
@@ -41,13 +38,23 @@ class DevDatabase:
             saved = json.loads(self.connection_file.read_text())
         except (OSError, ValueError):
             return None
+        bindir = Path(saved["bindir"])
+        if not (bindir / "pg_ctl").exists():  # a copy of the wheel's binaries, since removed
+            with contextlib.suppress(ProvisionError):
+                bindir = self._binaries().bindir
         return LocalCluster(
             self.directory / "cluster",
-            Path(saved["bindir"]),
+            bindir,
             saved["port"],
             saved["password"],
             saved.get("run_as"),
         )
+
+    def _binaries(self) -> pg_binaries.Binaries:
+        found = pg_binaries.locate(self.settings)
+        if found is None:
+            raise ProvisionError(pg_binaries.missing_for_dev_database(self.settings))
+        return pg_binaries.reachable(found, unprivileged_user())
 
     def _save(self, cluster: LocalCluster) -> None:
         # Created 0600: it holds the password, and its folder is traversable by the server user.
@@ -74,19 +81,17 @@ class DevDatabase:
         cluster = self._cluster()
         return cluster is not None and cluster.is_running()
 
-    def up(self) -> str:
-        """Start (creating on first use) and return the URL; idempotent."""
+    def up(self, say: Callable[[str], None] | None = None) -> str:
+        """Start (creating on first use) and return the URL; idempotent. `say` is told once,
+        when the cluster is created, which binaries it runs on."""
         if self.provider == "sqlite":
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             self.sqlite_path.touch()
             return f"file:{self.sqlite_path}"
         cluster = self._cluster()
         if cluster is None:
-            bindir = find_binaries()
-            if bindir is None:
-                raise ProvisionError(
-                    f"no PostgreSQL server binaries for the dev database: {install_hint()}"
-                )
+            found = self._binaries()
+            bindir = found.bindir
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory.mkdir(parents=True)
             # Traversable (not readable) by the unprivileged user that runs the server as root.
@@ -94,6 +99,8 @@ class DevDatabase:
             cluster = LocalCluster.create(bindir=bindir, directory=self.directory / "cluster")
             cluster.start()
             self._save(cluster)
+            if say is not None:
+                say(f"dev database created in {self.directory} with {found.describe()}")
         elif not cluster.is_running():
             cluster.run_as = unprivileged_user()
             wanted = cluster.port

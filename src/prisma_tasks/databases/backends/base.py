@@ -70,7 +70,7 @@ def choose(kind: str, settings: Settings, environ: dict[str, str]) -> Backend:
         )
     if admin_url and choice in ("auto", "server"):
         return ServerBackend(admin_url, f"from {settings.admin_url_env}")
-    return LocalClusterBackend(settings.admin_url_env)
+    return LocalClusterBackend(settings.admin_url_env, settings)
 
 
 def reap_records(record: OwnerRecord) -> list[str]:

@@ -6,35 +6,39 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from prisma_tasks.databases import owners
+from prisma_tasks.databases import owners, pg_binaries
 from prisma_tasks.databases.backends.server import ServerBackend
 from prisma_tasks.databases.pg_local import (
     LocalCluster,
     ProvisionError,
-    find_binaries,
-    install_hint,
     stop_and_remove,
+    unprivileged_user,
 )
+
+if TYPE_CHECKING:
+    from prisma_tasks.config import Settings
 
 
 class LocalClusterBackend(ServerBackend):
     clones_ahead: ClassVar[bool] = True
 
-    def __init__(self, admin_url_env: str = "PRISMA_TASKS_ADMIN_URL") -> None:
+    def __init__(
+        self, admin_url_env: str = "PRISMA_TASKS_ADMIN_URL", settings: Settings | None = None
+    ) -> None:
         super().__init__()
         self._admin_url_env = admin_url_env
+        self._settings = settings
         self.cluster: LocalCluster | None = None  # type: ignore[assignment]
         self._directory: Path | None = None
 
     def open(self, record: owners.OwnerRecord) -> None:
-        bindir = find_binaries()
-        if bindir is None:
-            raise ProvisionError(
-                f"no PostgreSQL for the tests: {self._admin_url_env} is not set and no "
-                f"server binaries were found; {install_hint()}"
-            )
+        found = pg_binaries.locate(self._settings)
+        if found is None:
+            raise ProvisionError(pg_binaries.missing_for_tests(self._admin_url_env, self._settings))
+        found = pg_binaries.reachable(found, unprivileged_user())
+        bindir = found.bindir
         # Recorded before initdb, so a run killed during initdb is reaped too.
         self._directory = Path(tempfile.mkdtemp(prefix="pg-", dir=owners.state_root()))
         record.cluster_dir, record.pg_ctl = str(self._directory), str(bindir)
@@ -49,7 +53,9 @@ class LocalClusterBackend(ServerBackend):
         record.save()
         cluster.start()
         self.attach(cluster.url())
-        self.description = f"local cluster {cluster.directory} on port {cluster.port} ({bindir})"
+        self.description = (
+            f"local cluster {cluster.directory} on port {cluster.port}, {found.describe()}"
+        )
 
     def shown_url(self, name: str) -> str:
         """The masked URL, and where the full one is: the cluster's password is its own."""
