@@ -212,6 +212,10 @@ def test_add_command_targets_the_workspace_package(tmp_path: Path) -> None:
         "npm install --workspace packages/db pg"
     )
     assert PackageManager("yarn").add_command(tmp_path, tmp_path, ["pg"]) == "yarn add pg"
+    package(db, {"name": "@acme/db"})
+    assert (
+        PackageManager("yarn").add_command(db, tmp_path, ["pg"]) == "yarn workspace @acme/db add pg"
+    )
 
 
 def prisma_in(root: Path, base_schema: str) -> Prisma:

@@ -52,10 +52,11 @@ class PackageManager:
         if relative == ".":
             verb = {"npm": "npm install", "pnpm": "pnpm add", "yarn": "yarn add"}[self.name]
             return f"{verb} {' '.join(packages)}"
+        name = (read_package_json(package_dir) or {}).get("name") or relative
         target = {
             "npm": f"npm install --workspace {relative}",
             "pnpm": f"pnpm add --filter ./{relative}",
-            "yarn": f"yarn --cwd {relative} add",
+            "yarn": f"yarn workspace {name} add",
         }[self.name]
         return f"{target} {' '.join(packages)}"
 
