@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,10 @@ from .conftest import GENERATOR, REPO, Monorepo
 pytestmark = [pytest.mark.e2e, pytest.mark.backend("postgres")]
 
 BASE = 'datasource db {\n  provider = "postgresql"\n  url      = env("DATABASE_URL")\n}\n'
+DRIVER_ADAPTERS = (
+    '\ngenerator client {\n  provider        = "prisma-client-js"\n'
+    '  previewFeatures = ["driverAdapters"]\n}\n'
+)
 USER = "model User {\n  id    Int    @id @default(autoincrement())\n  email String @unique\n}\n"
 
 
@@ -57,3 +62,97 @@ def test_generate_works_with_prisma_command_set(tmp_path: Path, prisma_tasks_pro
     repo = workspace_repo(tmp_path / "repo", prisma_tasks_provisioner.clone(), command)
     assert "generated the client" in repo.ok("prisma.generate", "--force")
     assert (repo.root / "packages/db/generated/client/index.js").is_file()
+
+
+YARN = "@yarnpkg/cli-dist@4.18.1"  # yarn berry, from the npm registry (corepack cannot download)
+NODE_TEST = """const test = require("node:test");
+const assert = require("node:assert");
+const { PrismaClient } = require("@prisma/client");
+
+test("writes and reads a user", async () => {
+  const prisma = new PrismaClient();
+  await prisma.user.create({ data: { email: "js@example.com" } });
+  assert.strictEqual(await prisma.user.count(), 1);
+  await prisma.$disconnect();
+});
+"""
+
+
+def test_yarn_berry_plug_n_play_is_refused_and_node_modules_works(
+    tmp_path: Path, prisma_tasks_provisioner
+) -> None:
+    """Yarn 4 with its default Plug'n'Play: every task says Prisma 6.7 cannot run there and
+    what to do; with `nodeLinker: node-modules` the same workspace migrates and its node:test
+    suite runs on throwaway databases. Installs go through `prisma.install` (berry: --immutable
+    once a lockfile exists)."""
+    tools = tmp_path / "tools"
+    subprocess.run(
+        [
+            "npm",
+            "install",
+            "--prefix",
+            str(tools),
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            YARN,
+        ],
+        check=True,
+    )
+    registry = subprocess.run(
+        ["npm", "config", "get", "registry"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    env = {
+        "PATH": f"{tools / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
+        "YARN_NPM_REGISTRY_SERVER": registry,  # the registry npm is set up with
+        "YARN_ENABLE_TELEMETRY": "0",
+    }
+    root = tmp_path / "repo"
+    repo = Monorepo(root, prisma_tasks_provisioner.clone())
+    pins = json.loads((REPO / "package.json").read_text())["dependencies"]
+    wanted = ("prisma", "@prisma/client", "@prisma/adapter-pg", "pg")
+    repo.write(
+        "package.json",
+        json.dumps(
+            {"private": True, "packageManager": "yarn@4.18.1", "workspaces": ["packages/*"]}
+        ),
+    )
+    repo.write(
+        "packages/db/package.json",
+        json.dumps({"name": "@acme/db", "dependencies": {name: pins[name] for name in wanted}}),
+    )
+    repo.write("packages/db/prisma/base.prisma", BASE + DRIVER_ADAPTERS)
+    repo.write("packages/db/tests/users.test.js", NODE_TEST)
+    repo.write("modules/identity/schema/models.prisma", USER)
+    repo.write("tasks.py", (REPO / "tasks.py").read_text())
+    repo.write(
+        "pyproject.toml",
+        "[tool.prisma-tasks]\nengine = 'wasm'\n"
+        'base_schema = "packages/db/prisma/base.prisma"\n'
+        'collected_dir = "packages/db/prisma/schemas"\n',
+    )
+
+    def run(*task: str) -> subprocess.CompletedProcess[str]:
+        return repo.invoke(*task, env=env)
+
+    installed = run("prisma.install")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert 'installed with yarn berry (2+) (packageManager "yarn@4.18.1")' in installed.stdout
+    assert (root / ".pnp.cjs").is_file()
+    for task in (("prisma.migrate", "--name", "init"), ("prisma.status",)):
+        refused = run(*task)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "Plug'n'Play" in refused.stderr and "nodeLinker: node-modules" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert not (root / "packages/db/prisma/migrations").exists()
+
+    repo.write(".yarnrc.yml", "nodeLinker: node-modules\n")
+    installed = run("prisma.install")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert "`yarn install --immutable`" in installed.stdout
+    migrated = run("prisma.migrate", "--name", "init")
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    for attempt in (1, 2):  # a fresh database each time: the count is 1 again
+        result = run("db.run", "--", "node", "--test", "packages/db/tests/")
+        assert result.returncode == 0, f"run {attempt}: {result.stdout}{result.stderr}"
+        assert "# pass 1" in result.stdout and "# fail 0" in result.stdout

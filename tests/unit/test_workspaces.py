@@ -162,6 +162,9 @@ def test_yarn_plug_n_play_says_it_cannot_run_and_what_to_do(tmp_path: Path) -> N
     (root / ".yarnrc.yml").write_text("nodeLinker: pnp\n")
     with pytest.raises(PrismaMissing, match=r"Plug'n'Play .*nodeLinker: node-modules"):
         locate(load_settings(root, environ={}))
+    # with prisma_command set (`yarn workspace @acme/db prisma`), generate says it too
+    with pytest.raises(ConfigError, match=r"Plug'n'Play .*nodeLinker: node-modules"):
+        check_client_resolves(prisma_in(root, "packages/db/prisma/base.prisma"))
 
 
 @pytest.mark.parametrize(

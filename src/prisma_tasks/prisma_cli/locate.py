@@ -102,9 +102,12 @@ def _missing(settings: Settings, owner: Path) -> str:
 
 
 def pnp_message(root: Path) -> str:
+    # Checked with yarn 4.18 and prisma 6.7: validate runs, but generate cannot resolve
+    # @prisma/client (its bundled resolver reads node_modules on disk), output set or not.
     return (
-        "the Prisma CLI is not in a node_modules folder: this repository uses Yarn Plug'n'Play "
-        f"({root / '.pnp.cjs'}), which Prisma 6.7 cannot run under here. Add "
+        f"this repository uses Yarn Plug'n'Play ({root / '.pnp.cjs'}: no node_modules), which "
+        "Prisma 6.7 cannot work with: `prisma generate` finds @prisma/client only in a "
+        "node_modules folder on disk (with or without a generator output). Add "
         f"`nodeLinker: node-modules` to {root / '.yarnrc.yml'} and run `invoke prisma.install`"
     )
 

@@ -22,7 +22,7 @@ from prisma_tasks.db.urls import sqlite_path
 from prisma_tasks.errors import ConfigError, PrismaTasksError
 from prisma_tasks.fsutil import fault_point, held_exclusively
 from prisma_tasks.prisma_cli.generators import read_generators, wasm_client_notices
-from prisma_tasks.prisma_cli.locate import find_package
+from prisma_tasks.prisma_cli.locate import find_package, pnp_message
 from prisma_tasks.prisma_cli.runner import Prisma, PrismaFailed
 
 LOCK_FILE = "migration_lock.toml"
@@ -237,6 +237,8 @@ def check_client_resolves(prisma: Prisma) -> None:
     if not any(g.provider == "prisma-client-js" for g in generators) or client_package(prisma):
         return
     settings = prisma.settings
+    if (settings.root / ".pnp.cjs").is_file():
+        raise ConfigError(pnp_message(settings.root))
     owner = prisma.install.package_dir or settings.root
     where = settings.source or settings.root / "pyproject.toml"
     message = (
