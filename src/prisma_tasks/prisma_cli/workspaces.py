@@ -46,6 +46,10 @@ class PackageManager:
         # berry deprecated --frozen-lockfile (it warns, and may drop it) for --immutable
         return ("yarn", "install", "--immutable" if self.berry else "--frozen-lockfile")
 
+    def describe(self, command: tuple[str, ...]) -> str:
+        """What ran, for the install's closing line: `pnpm (pnpm-lock.yaml): `pnpm install ...``."""
+        return f"{self.label} ({self.why}): `{' '.join(command)}`"
+
     def add_command(self, package_dir: Path, root: Path, packages: list[str]) -> str:
         """How a person adds packages to the package that depends on Prisma (for messages)."""
         relative = package_dir.relative_to(root).as_posix()

@@ -52,10 +52,7 @@ def install(c: Context, quiet: bool = False) -> None:
     started = time.perf_counter()
     progress("installing the pinned Prisma CLI and adapters (the package manager's output follows)")
     manager, command = run_install(settings())
-    say(
-        f"installed with {manager.label} ({manager.why}): `{' '.join(command)}` "
-        f"in {time.perf_counter() - started:.1f}s"
-    )
+    say(f"installed with {manager.describe(command)} in {time.perf_counter() - started:.1f}s")
 
 
 @task
