@@ -43,6 +43,35 @@ ORDERS = """model Order {
 }
 """
 
+# The adoption tests' schema and tests: the README's generator (the wasm client), one model
+# and a node:test that writes and reads a row of it.
+WASM_BASE = """datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+generator client {
+  provider        = "prisma-client-js"
+  previewFeatures = ["driverAdapters"]
+}
+"""
+USER = """model User {
+  id    Int    @id @default(autoincrement())
+  email String @unique
+}
+"""
+NODE_TEST = """const test = require("node:test");
+const assert = require("node:assert");
+const { PrismaClient } = require("@prisma/client");
+
+test("writes and reads a user", async () => {
+  const prisma = new PrismaClient();
+  await prisma.user.create({ data: { email: "js@example.com" } });
+  assert.strictEqual(await prisma.user.count(), 1);
+  await prisma.$disconnect();
+});
+"""
+
 
 @dataclass
 class Monorepo:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import NODE_TEST, REPO, USER, WASM_BASE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backend("postgres")]
 
@@ -28,21 +28,6 @@ PACKAGE_JSON = """{
   "name": "acme-shop",
   "private": true,
   "scripts": { "test": "node --test tests-js/" }
-}
-"""
-BASE = """datasource db {
-  provider = "postgresql"
-  url      = env("DATABASE_URL")
-}
-
-generator client {
-  provider        = "prisma-client-js"
-  previewFeatures = ["driverAdapters"]
-}
-"""
-USER = """model User {
-  id    Int    @id @default(autoincrement())
-  email String @unique
 }
 """
 PYTEST = """import psycopg
@@ -54,17 +39,6 @@ def test_the_users_table_is_migrated(database_url):
         assert connection.execute('SELECT count(*) FROM "User"').fetchone()[0] == 1
 """
 PNPM = "pnpm@10.34.9"
-NODE_TEST = """const test = require("node:test");
-const assert = require("node:assert");
-const { PrismaClient } = require("@prisma/client");
-
-test("writes and reads a user", async () => {
-  const prisma = new PrismaClient();
-  await prisma.user.create({ data: { email: "js@example.com" } });
-  assert.strictEqual(await prisma.user.count(), 1);
-  await prisma.$disconnect();
-});
-"""
 
 
 def readme_blocks() -> list[list[str]]:
@@ -173,7 +147,7 @@ def test_a_new_monorepo_adopts_prisma_tasks_as_the_readme_says(repo_root: Path) 
     adopter.write(
         {
             "package.json": PACKAGE_JSON,
-            "prisma/base.prisma": BASE,
+            "prisma/base.prisma": WASM_BASE,
             "modules/identity/schema/user.prisma": USER,
             "tests/test_users.py": PYTEST,
             "tests-js/users.test.js": NODE_TEST,
@@ -217,7 +191,7 @@ def test_a_pnpm_workspace_with_prisma_in_packages_db_adopts_it(repo_root: Path) 
             "package.json": root_package,
             "pnpm-workspace.yaml": "packages:\n  - 'packages/*'\n",
             "packages/db/package.json": '{ "name": "@acme/db", "private": true }\n',
-            "packages/db/prisma/base.prisma": BASE,
+            "packages/db/prisma/base.prisma": WASM_BASE,
             "modules/identity/schema/user.prisma": USER,
             "tests/test_users.py": PYTEST,
             "packages/db/tests/users.test.js": NODE_TEST,

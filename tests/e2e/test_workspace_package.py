@@ -12,16 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import GENERATOR, REPO, Monorepo
+from .conftest import BASES, GENERATOR, NODE_TEST, REPO, USER, WASM_BASE, Monorepo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backend("postgres")]
-
-BASE = 'datasource db {\n  provider = "postgresql"\n  url      = env("DATABASE_URL")\n}\n'
-DRIVER_ADAPTERS = (
-    '\ngenerator client {\n  provider        = "prisma-client-js"\n'
-    '  previewFeatures = ["driverAdapters"]\n}\n'
-)
-USER = "model User {\n  id    Int    @id @default(autoincrement())\n  email String @unique\n}\n"
 
 
 def workspace_repo(root: Path, database_url: str, extra: str = "") -> Monorepo:
@@ -39,7 +32,7 @@ def workspace_repo(root: Path, database_url: str, extra: str = "") -> Monorepo:
     repo.write("packages/db/package.json", (REPO / "package.json").read_text())
     os.symlink(REPO / "node_modules", root / "packages" / "db" / "node_modules")
     # output beside the package: the default would write into this repository's node_modules
-    repo.write("packages/db/prisma/base.prisma", BASE + GENERATOR)
+    repo.write("packages/db/prisma/base.prisma", BASES["postgres"] + GENERATOR)
     repo.write("modules/identity/schema/models.prisma", USER)
     return repo
 
@@ -65,17 +58,6 @@ def test_generate_works_with_prisma_command_set(tmp_path: Path, prisma_tasks_pro
 
 
 YARN = "@yarnpkg/cli-dist@4.18.1"  # yarn berry, from the npm registry (corepack cannot download)
-NODE_TEST = """const test = require("node:test");
-const assert = require("node:assert");
-const { PrismaClient } = require("@prisma/client");
-
-test("writes and reads a user", async () => {
-  const prisma = new PrismaClient();
-  await prisma.user.create({ data: { email: "js@example.com" } });
-  assert.strictEqual(await prisma.user.count(), 1);
-  await prisma.$disconnect();
-});
-"""
 
 
 def test_yarn_berry_plug_n_play_is_refused_and_node_modules_works(
@@ -121,7 +103,7 @@ def test_yarn_berry_plug_n_play_is_refused_and_node_modules_works(
         "packages/db/package.json",
         json.dumps({"name": "@acme/db", "dependencies": {name: pins[name] for name in wanted}}),
     )
-    repo.write("packages/db/prisma/base.prisma", BASE + DRIVER_ADAPTERS)
+    repo.write("packages/db/prisma/base.prisma", WASM_BASE)
     repo.write("packages/db/tests/users.test.js", NODE_TEST)
     repo.write("modules/identity/schema/models.prisma", USER)
     repo.write("tasks.py", (REPO / "tasks.py").read_text())
