@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from prisma_tasks.config import load_settings
 from prisma_tasks.errors import EXIT_USAGE, ConfigError
 from prisma_tasks.prisma_cli.engines import EngineChoice
-from prisma_tasks.prisma_cli.locate import PrismaInstall, PrismaMissing, locate
+from prisma_tasks.prisma_cli.locate import PrismaInstall, PrismaMissing, install, locate
 from prisma_tasks.prisma_cli.migrations import check_client_resolves, generator_outputs
 from prisma_tasks.prisma_cli.runner import Prisma
 from prisma_tasks.prisma_cli.workspaces import (
@@ -249,3 +250,28 @@ def test_generate_refuses_a_schema_from_which_prisma_cannot_find_the_client(
         / ".prisma"
         / "client"
     ]
+
+
+@pytest.mark.parametrize(
+    ("version", "flag", "label"),
+    [("1.22.22", "--frozen-lockfile", "yarn classic (1.x)"), ("4.18.1", "--immutable", "berry")],
+)
+def test_install_asks_yarn_its_version_when_the_repository_does_not_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str, flag: str, label: str
+) -> None:
+    """A yarn.lock alone says neither (an old lockfile berry has not rewritten yet): the yarn
+    that will run decides. A stand-in `yarn` on PATH answers --version and records installs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    yarn = bin_dir / "yarn"
+    yarn.write_text(
+        f'#!/bin/sh\nif [ "$1" = --version ]; then echo {version}; exit 0; fi\n'
+        f'echo "$@" > {tmp_path / "ran"}\n'
+    )
+    yarn.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    root = package(tmp_path / "repo")
+    (root / "yarn.lock").write_text("# yarn lockfile v1\n")
+    manager, command = install(load_settings(root, environ={}))
+    assert command == ("yarn", "install", flag) and label in manager.label
+    assert (tmp_path / "ran").read_text().split() == ["install", flag]

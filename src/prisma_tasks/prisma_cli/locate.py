@@ -38,12 +38,6 @@ class PrismaInstall:
     package_dir: Path | None = None  # the folder whose package.json depends on prisma
 
 
-def package_manager(root: Path) -> tuple[str, tuple[str, ...]]:
-    """(name, install command) of the repository's package manager."""
-    manager = repository_manager(root)
-    return manager.name, manager.install_command()
-
-
 def repository_manager(root: Path) -> PackageManager:
     if read_package_json(root) is None:
         raise PrismaMissing(
@@ -91,10 +85,10 @@ def locate(settings: Settings) -> PrismaInstall:
 
 def _missing(settings: Settings, owner: Path) -> str:
     root = settings.root
-    manager = repository_manager(root)
-    where = owner / "node_modules" if owner == root else f"{owner / 'node_modules'} (or above)"
     if (root / ".pnp.cjs").is_file():
         return pnp_message(root)
+    manager = repository_manager(root)
+    where = owner / "node_modules" if owner == root else f"{owner / 'node_modules'} (or above)"
     return (
         f"the Prisma CLI is not installed in {where}; run `invoke prisma.install` "
         f"(it runs `{' '.join(manager.install_command())}` with {manager.label})"
@@ -118,10 +112,10 @@ def install(settings: Settings) -> tuple[PackageManager, tuple[str, ...]]:
     manager = repository_manager(settings.root)
     if shutil.which(manager.name) is None:
         raise PrismaMissing(
-            f"{manager.name} is not on PATH ({manager.why} says {manager.name}); install "
-            f"Node.js (20+) with {manager.name}"
+            f"{manager.name} is not on PATH (the repository's package manager, from "
+            f"{manager.why}); install Node.js (20+) with {manager.name}"
         )
-    if manager.name == "yarn" and not manager.berry:
+    if manager.name == "yarn" and manager.why == "yarn.lock" and not manager.berry:
         manager = _yarn_on_path(settings.root, manager)
     command = manager.install_command()
     result = subprocess.run(command, cwd=settings.root)

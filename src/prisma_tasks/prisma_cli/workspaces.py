@@ -26,7 +26,7 @@ class PackageManager:
     name: str  # "npm" | "pnpm" | "yarn"
     berry: bool = False  # yarn 2 or later
     lockfile: str | None = None  # the lockfile found at the root, if any
-    why: str = "default"
+    why: str = "no lockfile: the default"  # what said so
 
     @property
     def label(self) -> str:
@@ -218,9 +218,12 @@ def package_manager(root: Path) -> PackageManager:
         if name in ("npm", "pnpm", "yarn"):
             berry = name == "yarn" and _major(version) >= 2
             return PackageManager(name, berry, lockfile, f'packageManager "{declared}"')
-    if lockfile == "yarn.lock" or (root / ".yarnrc.yml").is_file():
-        berry = (root / ".yarnrc.yml").is_file() or _berry_lockfile(root / "yarn.lock")
-        return PackageManager("yarn", berry, lockfile, lockfile or ".yarnrc.yml")
+    if (root / ".yarnrc.yml").is_file():  # berry's settings file; classic reads .yarnrc
+        return PackageManager("yarn", True, lockfile, ".yarnrc.yml")
+    if lockfile == "yarn.lock":
+        if _berry_lockfile(root / "yarn.lock"):
+            return PackageManager("yarn", True, lockfile, "yarn.lock (berry's format)")
+        return PackageManager("yarn", False, lockfile, lockfile)
     if lockfile == "pnpm-lock.yaml" or (root / "pnpm-workspace.yaml").is_file():
         return PackageManager("pnpm", False, lockfile, lockfile or "pnpm-workspace.yaml")
     if lockfile:
