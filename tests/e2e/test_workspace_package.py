@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BASES, GENERATOR, NODE_TEST, REPO, USER, WASM_BASE, Monorepo
+from .conftest import BASES, BOTH_BACKENDS, GENERATOR, NODE_TEST, REPO, USER, WASM_BASE, Monorepo
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backend("postgres")]
+pytestmark = pytest.mark.e2e
 
 
-def workspace_repo(root: Path, database_url: str, extra: str = "") -> Monorepo:
+def workspace_repo(
+    root: Path, database_url: str, extra: str = "", backend: str = "postgres"
+) -> Monorepo:
     if not (REPO / "node_modules" / ".bin" / "prisma").exists():
         pytest.fail("the pinned Prisma CLI is not installed: run `invoke prisma.install` (npm ci)")
     repo = Monorepo(root, database_url)
@@ -32,24 +34,30 @@ def workspace_repo(root: Path, database_url: str, extra: str = "") -> Monorepo:
     repo.write("packages/db/package.json", (REPO / "package.json").read_text())
     os.symlink(REPO / "node_modules", root / "packages" / "db" / "node_modules")
     # output beside the package: the default would write into this repository's node_modules
-    repo.write("packages/db/prisma/base.prisma", BASES["postgres"] + GENERATOR)
+    repo.write("packages/db/prisma/base.prisma", BASES[backend] + GENERATOR)
     repo.write("modules/identity/schema/models.prisma", USER)
     return repo
 
 
+@BOTH_BACKENDS
 def test_the_cli_of_a_workspace_package_migrates_and_generates(
-    tmp_path: Path, prisma_tasks_provisioner
+    tmp_path: Path, backend: str, prisma_tasks_provisioner
 ) -> None:
-    repo = workspace_repo(tmp_path / "repo", prisma_tasks_provisioner.clone())
+    """The wasm config imports prisma/config and the backend's driver adapter
+    (adapter-pg + pg, adapter-libsql + @libsql/client) from packages/db's node_modules."""
+    repo = workspace_repo(tmp_path / "repo", prisma_tasks_provisioner.clone(), backend=backend)
     doctor = repo.ok("doctor")
-    assert "packages/db/node_modules/.bin/prisma" in doctor
+    assert "packages/db/node_modules/.bin/prisma; package packages/db" in doctor
     repo.ok("prisma.migrate", "--name", "init")
     assert (repo.root / "packages/db/generated/client/index.js").is_file()
-    assert (repo.root / "packages/db/.prisma-tasks/prisma/prisma.config.postgresql.mjs").is_file()
+    provider = "sqlite" if backend == "sqlite" else "postgresql"
+    config = f"packages/db/.prisma-tasks/prisma/prisma.config.{provider}.mjs"
+    assert (repo.root / config).is_file()
     assert not (repo.root / "node_modules").exists()
     assert "Database schema is up to date" in repo.ok("prisma.status")
 
 
+@pytest.mark.backend("postgres")
 def test_generate_works_with_prisma_command_set(tmp_path: Path, prisma_tasks_provisioner) -> None:
     command = 'prisma_command = "node packages/db/node_modules/prisma/build/index.js"\n'
     repo = workspace_repo(tmp_path / "repo", prisma_tasks_provisioner.clone(), command)
@@ -60,6 +68,7 @@ def test_generate_works_with_prisma_command_set(tmp_path: Path, prisma_tasks_pro
 YARN = "@yarnpkg/cli-dist@4.18.1"  # yarn berry, from the npm registry (corepack cannot download)
 
 
+@pytest.mark.backend("postgres")
 def test_yarn_berry_plug_n_play_is_refused_and_node_modules_works(
     tmp_path: Path, prisma_tasks_provisioner
 ) -> None:
