@@ -1,8 +1,9 @@
 """The README's "Use it in your monorepo", word for word, in a brand-new Node monorepo: a fresh
 virtual environment, the npm packages from the registry, `prisma-tasks prisma.init`, the first
 `invoke prisma.migrate` on the dev database, then the noxfile init wrote (gate, pytest with the
-plugin, the package.json test script through db.run), the JS session twice. Then the same in a
-pnpm workspace with Prisma in packages/db (pnpm itself installed from the npm registry)."""
+plugin, the package.json test script through db.run), the JS session twice; a JS module seed
+runs in the template both use. Then the same in a pnpm workspace with Prisma in packages/db
+(pnpm itself installed from the npm registry)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import NODE_TEST, REPO, USER, WASM_BASE
+from .conftest import NODE_TEST, REPO, SEED, USER, WASM_BASE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backend("postgres")]
 
@@ -36,7 +37,9 @@ PYTEST = """import psycopg
 def test_the_users_table_is_migrated(database_url):
     with psycopg.connect(database_url) as connection:
         connection.execute("INSERT INTO \\"User\\" (email) VALUES ('py@example.com')")
-        assert connection.execute('SELECT count(*) FROM "User"').fetchone()[0] == 1
+        count = 'SELECT count(*) FROM "User" WHERE email = %s'
+        assert connection.execute(count, ("py@example.com",)).fetchone()[0] == 1
+        assert connection.execute(count, ("seed@example.com",)).fetchone()[0] == 1
 """
 PNPM = "pnpm@10.34.9"
 
@@ -149,6 +152,7 @@ def test_a_new_monorepo_adopts_prisma_tasks_as_the_readme_says(repo_root: Path) 
             "package.json": PACKAGE_JSON,
             "prisma/base.prisma": WASM_BASE,
             "modules/identity/schema/user.prisma": USER,
+            "modules/identity/seeds/01_users.mjs": SEED,
             "tests/test_users.py": PYTEST,
             "tests-js/users.test.js": NODE_TEST,
         }
@@ -193,6 +197,7 @@ def test_a_pnpm_workspace_with_prisma_in_packages_db_adopts_it(repo_root: Path) 
             "packages/db/package.json": '{ "name": "@acme/db", "private": true }\n',
             "packages/db/prisma/base.prisma": WASM_BASE,
             "modules/identity/schema/user.prisma": USER,
+            "modules/identity/seeds/01_users.mjs": SEED,
             "tests/test_users.py": PYTEST,
             "packages/db/tests/users.test.js": NODE_TEST,
         }

@@ -12,9 +12,23 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BASES, BOTH_BACKENDS, GENERATOR, NODE_TEST, REPO, USER, WASM_BASE, Monorepo
+from .conftest import (
+    BASES,
+    BOTH_BACKENDS,
+    NODE_TEST,
+    REPO,
+    SEED,
+    USER,
+    WASM_BASE,
+    Monorepo,
+)
 
 pytestmark = pytest.mark.e2e
+# output beside the package: the default would write into this repository's node_modules
+GENERATOR = (
+    '\ngenerator client {\n  provider        = "prisma-client-js"\n'
+    '  previewFeatures = ["driverAdapters"]\n  output          = "../generated/client"\n}\n'
+)
 
 
 def workspace_repo(
@@ -33,7 +47,6 @@ def workspace_repo(
     repo.write("package.json", json.dumps({"private": True, "workspaces": ["packages/*"]}))
     repo.write("packages/db/package.json", (REPO / "package.json").read_text())
     os.symlink(REPO / "node_modules", root / "packages" / "db" / "node_modules")
-    # output beside the package: the default would write into this repository's node_modules
     repo.write("packages/db/prisma/base.prisma", BASES[backend] + GENERATOR)
     repo.write("modules/identity/schema/models.prisma", USER)
     return repo
@@ -50,6 +63,9 @@ def test_the_cli_of_a_workspace_package_migrates_and_generates(
     assert "packages/db/node_modules/.bin/prisma; package packages/db" in doctor
     repo.ok("prisma.migrate", "--name", "init")
     assert (repo.root / "packages/db/generated/client/index.js").is_file()
+    # a TypeScript seed: tsx is a dependency of packages/db, not of the root
+    repo.write("modules/identity/seeds/01_users.ts", SEED.replace("(prisma)", "(prisma: any)"))
+    assert "seeded identity" in repo.ok("db.seed")
     provider = "sqlite" if backend == "sqlite" else "postgresql"
     config = f"packages/db/.prisma-tasks/prisma/prisma.config.{provider}.mjs"
     assert (repo.root / config).is_file()

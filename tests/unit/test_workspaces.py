@@ -22,6 +22,7 @@ from prisma_tasks.prisma_cli.workspaces import (
     workspace_packages,
     yarn_is_berry,
 )
+from prisma_tasks.seeding.node_seeds import typescript_loader
 
 PRISMA = {"dependencies": {"prisma": "6.7.0", "@prisma/client": "6.7.0"}}
 
@@ -275,3 +276,23 @@ def test_install_asks_yarn_its_version_when_the_repository_does_not_say(
     manager, command = install(load_settings(root, environ={}))
     assert command == ("yarn", "install", flag) and label in manager.label
     assert (tmp_path / "ran").read_text().split() == ["install", flag]
+
+
+@pytest.mark.parametrize(
+    ("manifest", "entry"),
+    [
+        ({"exports": {".": "./dist/loader.mjs"}}, "dist/loader.mjs"),  # tsx 4
+        ({"exports": {".": {"import": {"default": "./esm/x.mjs"}}}}, "esm/x.mjs"),
+        ({"exports": {"import": "./i.mjs", "require": "./r.cjs"}}, "i.mjs"),
+        ({"main": "./main.js"}, "main.js"),
+    ],
+)
+def test_tsx_of_the_workspace_package_is_imported_by_file_url(
+    tmp_path: Path, manifest: dict, entry: str
+) -> None:
+    root = monorepo(tmp_path)
+    package(root / "packages" / "db" / "node_modules" / "tsx", manifest)
+    flags = typescript_loader(root, root / "packages" / "db")
+    assert flags == ["--import", (root / "packages/db/node_modules/tsx" / entry).as_uri()]
+    package(root / "node_modules" / "tsx")  # at the root it resolves by name, as before
+    assert typescript_loader(root, root / "packages" / "db") == ["--import", "tsx"]
