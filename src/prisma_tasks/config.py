@@ -38,6 +38,7 @@ class Settings:
     link_mode: str = "symlink"
     engine: str = "auto"
     prisma_command: tuple[str, ...] = ()
+    prisma_package: str = ""  # the workspace package that depends on prisma; found when unset
     postgres_provider: str = "auto"
     admin_url_env: str = "PRISMA_TASKS_ADMIN_URL"
     postgres_bindir: str = ""
@@ -81,6 +82,7 @@ _SPEC: dict[str, tuple[tuple[type, ...], str, tuple[str, ...] | None]] = {
     "link_mode": ((str,), "a string", LINK_MODES),
     "engine": ((str,), "a string", ENGINES),
     "prisma_command": ((str, list), "a command string or a list of strings", None),
+    "prisma_package": ((str,), 'a folder path string (e.g. "packages/db")', None),
     "postgres_provider": ((str,), "a string", PG_PROVIDERS),
     "admin_url_env": ((str,), "an environment variable name", None),
     "postgres_bindir": ((str,), "a folder path string", None),

@@ -43,6 +43,41 @@ ORDERS = """model Order {
 }
 """
 
+# The adoption tests' schema and tests: the README's generator (the wasm client), one model,
+# a node:test that writes and reads a row of it (on a reused database it would count 2), and a
+# JS seed (the same as TypeScript: no types are imported).
+WASM_BASE = """datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+generator client {
+  provider        = "prisma-client-js"
+  previewFeatures = ["driverAdapters"]
+}
+"""
+USER = """model User {
+  id    Int    @id @default(autoincrement())
+  email String @unique
+}
+"""
+SEED = """export async function seed(prisma) {
+  const email = "seed@example.com";
+  await prisma.user.upsert({ where: { email }, create: { email }, update: {} });
+}
+"""
+NODE_TEST = """const test = require("node:test");
+const assert = require("node:assert");
+const { PrismaClient } = require("@prisma/client");
+
+test("writes and reads a user", async () => {
+  const prisma = new PrismaClient();
+  await prisma.user.create({ data: { email: "js@example.com" } });
+  assert.strictEqual(await prisma.user.count({ where: { email: "js@example.com" } }), 1);
+  await prisma.$disconnect();
+});
+"""
+
 
 @dataclass
 class Monorepo:

@@ -77,8 +77,13 @@ def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagn
     )
     try:
         install = locate(settings)
+        owner = install.package_dir
+        shown = owner and owner != settings.root and owner.relative_to(settings.root)
+        package = f"; package {shown}" if shown else ""
         report.add(
-            "ok", "prisma", f"{install.version or 'unknown version'} ({' '.join(install.command)})"
+            "ok",
+            "prisma",
+            f"{install.version or 'unknown version'} ({' '.join(install.command)}{package})",
         )
         engine = choose(settings.engine, install.package_root, environ)
         report.add("ok", "engine", f"{engine.mode}: {engine.reason} (engine = '{settings.engine}')")

@@ -14,8 +14,14 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
+from prisma_tasks.errors import PrismaTasksError
 from prisma_tasks.fsutil import write_atomically
-from prisma_tasks.prisma_cli.locate import package_manager
+from prisma_tasks.prisma_cli.workspaces import (
+    PackageManager,
+    package_manager,
+    prisma_package,
+    read_package_json,
+)
 
 Say = Callable[[str], None]
 
@@ -83,10 +89,14 @@ class InitReport:
 
 def init(root: Path, modules_glob: str, say: Say) -> InitReport:
     report = InitReport()
-    base = root / "prisma" / "base.prisma"
+    package = _prisma_package(root, report)
+    # Prisma 6.7's generate finds @prisma/client from the schema's folder: in a workspace the
+    # schema lives in the package that depends on prisma (packages/db/prisma, as Turborepo does)
+    prisma_folder = (package / "prisma").relative_to(root).as_posix()
+    base = root / prisma_folder / "base.prisma"
     _write_new(root / "tasks.py", TASKS_PY, report, root)
-    manager, _ = _package_manager(root)
-    js_argv = [manager, "test"]
+    manager = _package_manager(root)
+    js_argv = [manager.name, "test"]
     has_pytest = _has_python_tests(root)
     noxfile = (
         NOXFILE.replace("{js_test}", " ".join(js_argv))
@@ -94,10 +104,10 @@ def init(root: Path, modules_glob: str, say: Say) -> InitReport:
         .replace("{integration}", PYTEST_SESSION if has_pytest else "")
     )
     _write_new(root / "noxfile.py", noxfile, report, root)
-    _tool_table(root, modules_glob, report)
-    _gitignore(root, report)
+    _tool_table(root, modules_glob, prisma_folder, report)
+    _gitignore(root, prisma_folder, report)
     _check_schema(root, base, report)
-    _check_packages(root, base, manager, report)
+    _check_packages(root, package, base, manager, report)
     for path in report.written:
         say(f"wrote {path}")
     for path in report.kept:
@@ -118,11 +128,20 @@ def _has_python_tests(root: Path) -> bool:
     return False
 
 
-def _package_manager(root: Path) -> tuple[str, tuple[str, ...]]:
+def _package_manager(root: Path) -> PackageManager:
     try:
         return package_manager(root)
-    except Exception:
-        return "npm", ("npm", "install")
+    except PrismaTasksError:
+        return PackageManager("npm")
+
+
+def _prisma_package(root: Path, report: InitReport) -> Path:
+    """The package that depends on prisma; the root when that cannot be said yet."""
+    try:
+        return prisma_package(root, None, None)
+    except PrismaTasksError as error:
+        report.todo.append(str(error))
+        return root
 
 
 def _write_new(path: Path, text: str, report: InitReport, root: Path) -> None:
@@ -134,7 +153,7 @@ def _write_new(path: Path, text: str, report: InitReport, root: Path) -> None:
     report.written.append(relative)
 
 
-def _tool_table(root: Path, modules_glob: str, report: InitReport) -> None:
+def _tool_table(root: Path, modules_glob: str, prisma_folder: str, report: InitReport) -> None:
     pyproject = root / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8") if pyproject.exists() else ""
     if "[tool.prisma-tasks]" in text:
@@ -142,8 +161,8 @@ def _tool_table(root: Path, modules_glob: str, report: InitReport) -> None:
         return
     table = TOOL_TABLE.format(
         modules=json.dumps(modules_glob)[1:-1],
-        base="prisma/base.prisma",
-        collected="prisma/schemas",
+        base=f"{prisma_folder}/base.prisma",
+        collected=f"{prisma_folder}/schemas",
     )
     if not text:
         text = f'[project]\nname = "{root.name}-build"\nversion = "0"\nrequires-python = ">=3.10"\n'
@@ -151,10 +170,11 @@ def _tool_table(root: Path, modules_glob: str, report: InitReport) -> None:
     report.written.append("pyproject.toml [tool.prisma-tasks]")
 
 
-def _gitignore(root: Path, report: InitReport) -> None:
+def _gitignore(root: Path, prisma_folder: str, report: InitReport) -> None:
     path = root / ".gitignore"
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    missing = [line for line in GITIGNORE if line not in lines]
+    wanted = [f"{prisma_folder}/schemas/", *GITIGNORE[1:]]
+    missing = [line for line in wanted if line not in lines]
     if not missing:
         report.kept.append(".gitignore")
         return
@@ -176,18 +196,21 @@ def _check_schema(root: Path, base: Path, report: InitReport) -> None:
         )
 
 
-def _check_packages(root: Path, base: Path, manager: str, report: InitReport) -> None:
+def _check_packages(
+    root: Path, owner: Path, base: Path, manager: PackageManager, report: InitReport
+) -> None:
     from prisma_tasks.prisma_cli.datasource import read_datasource
     from prisma_tasks.prisma_cli.generators import wasm_client_notices
 
     try:
-        package = json.loads((root / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        package = None
-    if not isinstance(package, dict):
+        scripts = (read_package_json(root) or {}).get("scripts")
+        package = read_package_json(owner)
+    except PrismaTasksError:
+        scripts = package = None
+    if package is None:
         report.todo.append("add a package.json that pins prisma and @prisma/client (6.7.0)")
         return
-    if not (package.get("scripts") or {}).get("test"):
+    if not (scripts or {}).get("test"):
         report.todo.append(
             'add a "test" script to package.json (the noxfile\'s js session runs it), or '
             "delete that session"
@@ -204,8 +227,7 @@ def _check_packages(root: Path, base: Path, manager: str, report: InitReport) ->
     needed += WASM_PACKAGES.get(provider or "", [])
     missing = [name for name in needed if name not in declared]
     if missing:
-        add = {"npm": "npm install", "pnpm": "pnpm add", "yarn": "yarn add"}.get(manager, "npm i")
         report.todo.append(
-            f"`{add} {' '.join(missing)}` (wasm mode, with no native Prisma engines, runs the "
-            "CLI and the client through these driver adapters)"
+            f"`{manager.add_command(owner, root, missing)}` (wasm mode, with no native Prisma "
+            "engines, runs the CLI and the client through these driver adapters)"
         )

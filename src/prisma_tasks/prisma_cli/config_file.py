@@ -57,9 +57,15 @@ def render(provider: str, schema_folder: Path) -> str:
     )
 
 
-def ensure(settings: Settings, provider: str) -> Path:
-    """Write the config file if it is missing or stale; return its path."""
-    path = settings.state_path / "prisma" / f"prisma.config.{provider}.mjs"
+def ensure(settings: Settings, provider: str, package_dir: Path | None = None) -> Path:
+    """Write the config file if it is missing or stale; return its path.
+
+    It is written below the package that depends on prisma (the root, or a workspace package
+    such as packages/db): Prisma loads it with `require`, which resolves `prisma/config` and
+    the driver adapters from the file's own folder upwards, as that package resolves them.
+    """
+    owner = package_dir or settings.root
+    path = owner / settings.state_dir / "prisma" / f"prisma.config.{provider}.mjs"
     text = render(provider, settings.schema_folder)
     try:
         if path.read_text(encoding="utf-8") == text:

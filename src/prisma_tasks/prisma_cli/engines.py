@@ -26,9 +26,11 @@ def native_engines_present(package_root: Path | None, environ: dict[str, str]) -
         return "PRISMA_QUERY_ENGINE_LIBRARY and PRISMA_SCHEMA_ENGINE_BINARY point at engine files"
     if package_root is None:
         return None
-    engines = package_root.parent / "@prisma" / "engines"
+    # resolved: pnpm links node_modules/prisma into its store, beside prisma's own dependencies
+    modules = package_root.resolve().parent
+    engines = modules / "@prisma" / "engines"
     found_library = any(engines.glob("libquery_engine-*.so.node")) or any(
-        (package_root.parent / ".prisma" / "client").glob("libquery_engine-*")
+        (modules / ".prisma" / "client").glob("libquery_engine-*")
     )
     found_schema_engine = any(engines.glob("schema-engine-*"))
     if found_library and found_schema_engine:

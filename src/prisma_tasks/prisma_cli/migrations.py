@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prisma_tasks.db.urls import sqlite_path
-from prisma_tasks.errors import PrismaTasksError
+from prisma_tasks.errors import ConfigError, PrismaTasksError
 from prisma_tasks.fsutil import fault_point, held_exclusively
 from prisma_tasks.prisma_cli.generators import read_generators, wasm_client_notices
+from prisma_tasks.prisma_cli.locate import find_package, pnp_message
 from prisma_tasks.prisma_cli.runner import Prisma, PrismaFailed
 
 LOCK_FILE = "migration_lock.toml"
@@ -217,9 +218,44 @@ def generator_outputs(prisma: Prisma) -> list[Path]:
     for generator in read_generators(prisma.settings.base_path):
         if generator.output:
             outputs.append((prisma.settings.schema_folder / generator.output).resolve())
-        else:
-            outputs.append(prisma.settings.root / "node_modules" / ".prisma" / "client")
+        else:  # beside @prisma/client, in pnpm's store when it links there (Prisma resolves it)
+            client = client_package(prisma)
+            modules = client.resolve().parent.parent if client else prisma.settings.root
+            outputs.append(modules / ".prisma" / "client")
     return outputs
+
+
+def client_package(prisma: Prisma) -> Path | None:
+    """@prisma/client as `prisma generate` finds it: from the schema's folder upwards."""
+    return find_package("@prisma/client", prisma.settings.schema_folder, prisma.settings.root)
+
+
+def check_client_resolves(prisma: Prisma) -> None:
+    """ConfigError when prisma-client-js cannot find @prisma/client from the schema's folder.
+    Prisma 6.7 would install it into the root package.json (or fail, in a workspace root)."""
+    generators = read_generators(prisma.settings.base_path)
+    if not any(g.provider == "prisma-client-js" for g in generators) or client_package(prisma):
+        return
+    settings = prisma.settings
+    if (settings.root / ".pnp.cjs").is_file():
+        raise ConfigError(pnp_message(settings.root))
+    owner = prisma.install.package_dir or settings.root
+    where = settings.source or settings.root / "pyproject.toml"
+    message = (
+        f"`prisma generate` finds no @prisma/client from {settings.base_schema}'s folder "
+        f"({settings.schema_folder}) upwards: Prisma 6.7 resolves it from the schema, not from "
+        "the package that runs the CLI."
+    )
+    if owner != settings.root:
+        package = owner.relative_to(settings.root).as_posix()
+        message += (
+            f" Keep the schema in {package}, the package that depends on prisma: in "
+            f'[tool.prisma-tasks] of {where}, base_schema = "{package}/prisma/base.prisma" and '
+            f'collected_dir = "{package}/prisma/schemas" (move prisma/ there)'
+        )
+    else:
+        message += " Add @prisma/client (6.7.0) to package.json and run `invoke prisma.install`"
+    raise ConfigError(message)
 
 
 def generate(prisma: Prisma, force: bool = False) -> bool:
@@ -236,6 +272,7 @@ def _generate(prisma: Prisma, force: bool) -> bool:
     outputs_exist = all(path.exists() for path in generator_outputs(prisma))
     if not force and outputs_exist and stamp.is_file() and stamp.read_text().strip() == inputs:
         return False
+    check_client_resolves(prisma)
     prisma.run("generate")
     if prisma.engine.mode == "wasm":
         for notice in wasm_client_notices(prisma.settings.base_path):

@@ -47,7 +47,14 @@ _ADAPTER_URL_WARNING = re.compile(
     r"only using driver adapters\.\n?",
     re.S,
 )
-_QUIET = {"CHECKPOINT_DISABLE": "1", "PRISMA_HIDE_UPDATE_MESSAGE": "1"}
+# PRISMA_GENERATE_SKIP_AUTOINSTALL: when `generate` cannot resolve @prisma/client from the
+# schema's folder (a workspace package holds it), Prisma 6.7 would `add` it to the root
+# package.json and lockfile; `generate` checks this first and says what to do instead.
+_QUIET = {
+    "CHECKPOINT_DISABLE": "1",
+    "PRISMA_HIDE_UPDATE_MESSAGE": "1",
+    "PRISMA_GENERATE_SKIP_AUTOINSTALL": "1",
+}
 # How long an interrupted Prisma gets to drop its shadow database and exit before SIGKILL.
 CLEANUP_SECONDS = 15.0
 
@@ -154,7 +161,8 @@ class Prisma:
             env.update(config_file.placeholder_engines(self.settings))
             env["PRISMA_ENGINES_CHECKSUM_IGNORE_MISSING"] = "1"
             env[shadows.PREFIX_VARIABLE] = shadows.prefix()
-            argv += ["--config", str(config_file.ensure(self.settings, self.provider))]
+            config = config_file.ensure(self.settings, self.provider, self.install.package_dir)
+            argv += ["--config", str(config)]
         elif head in _SCHEMA_COMMANDS or head[:1] in _SCHEMA_COMMANDS:
             argv += ["--schema", str(self.settings.schema_folder)]
         return argv, env

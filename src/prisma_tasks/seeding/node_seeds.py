@@ -17,6 +17,7 @@ from pathlib import Path
 from prisma_tasks.config import Settings
 from prisma_tasks.errors import ConfigError, PrismaTasksError
 from prisma_tasks.prisma_cli.generators import CLIENT_PROVIDERS, read_generators
+from prisma_tasks.prisma_cli.locate import find_package
 from prisma_tasks.prisma_cli.runner import Prisma
 from prisma_tasks.prisma_client.preload import client_environment
 
@@ -37,12 +38,15 @@ def is_node_seed(path: Path) -> bool:
 
 
 def client_entry(settings: Settings) -> str:
-    """What the seed runner imports: the client generator's output, or `@prisma/client`."""
+    """What the seed runner imports: the client generator's output, or `@prisma/client` as
+    `prisma generate` found it (from the schema's folder: in a workspace package's
+    node_modules, which the root cannot resolve)."""
     for generator in read_generators(settings.base_path):
         if generator.provider in CLIENT_PROVIDERS:
             if generator.output:
                 return str((settings.schema_folder / generator.output).resolve() / "index.js")
-            return "@prisma/client"
+            client = find_package("@prisma/client", settings.schema_folder, settings.root)
+            return str(client / "index.js") if client else "@prisma/client"
     raise ConfigError(
         f"{settings.base_path}: JS/TS seeds use the Prisma Client, but no prisma-client-js "
         "generator is declared"
@@ -57,14 +61,38 @@ def ensure_client(prisma: Prisma) -> None:
     generate(prisma)
 
 
-def typescript_loader(root: Path) -> list[str]:
-    """Node options that make `import("x.ts")` work: tsx from the repository's node_modules."""
+def typescript_loader(root: Path, package_dir: Path | None = None) -> list[str]:
+    """Node options that make `import("x.ts")` work: tsx from the repository's node_modules,
+    or from the workspace package that depends on prisma (by file URL: `--import tsx` resolves
+    from the working directory, the root)."""
     if (root / "node_modules" / "tsx").is_dir():
         return ["--import", "tsx"]
+    tsx = find_package("tsx", package_dir, root) if package_dir else None
+    entry = _esm_entry(tsx) if tsx else None
+    if entry is not None:
+        return ["--import", entry.as_uri()]
     raise ConfigError(
         "TypeScript seeds need a loader in the repository: install tsx with its package "
         "manager (`npm install --save-dev tsx`, `pnpm add -D tsx`, `yarn add -D tsx`)"
     )
+
+
+def _esm_entry(package: Path) -> Path | None:
+    """The file `import "<package>"` loads: its package.json `exports["."]` (a path, or the
+    import/default condition), else `main`."""
+    try:
+        manifest = json.loads((package / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    exports = manifest.get("exports")
+    target = exports.get(".", exports) if isinstance(exports, dict) else exports
+    if isinstance(target, dict):
+        target = target.get("import") or target.get("default")
+    if isinstance(target, dict):
+        target = target.get("default")
+    if not isinstance(target, str):
+        target = manifest.get("main")
+    return (package / target).resolve() if isinstance(target, str) else None
 
 
 def run_node_seeds(settings: Settings, url: str, files: list[Path]) -> None:
@@ -75,7 +103,7 @@ def run_node_seeds(settings: Settings, url: str, files: list[Path]) -> None:
         str(resources.files("prisma_tasks.prisma_client").joinpath("node", "run-seeds.mjs"))
     )
     options = (
-        typescript_loader(settings.root)
+        typescript_loader(settings.root, prisma.install.package_dir)
         if any(path.suffix in TYPESCRIPT_SUFFIXES for path in files)
         else []
     )

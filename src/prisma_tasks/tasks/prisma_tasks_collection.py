@@ -50,9 +50,9 @@ def install(c: Context, quiet: bool = False) -> None:
 
     quiet_progress(quiet)
     started = time.perf_counter()
-    progress("installing the pinned Prisma CLI and adapters (npm output follows)")
-    command = run_install(settings())
-    say(f"installed with `{' '.join(command)}` in {time.perf_counter() - started:.1f}s")
+    progress("installing the pinned Prisma CLI and adapters (the package manager's output follows)")
+    manager, command = run_install(settings())
+    say(f"installed with {manager.describe(command)} in {time.perf_counter() - started:.1f}s")
 
 
 @task

@@ -91,7 +91,8 @@ def ensure_prisma(session: nox.Session) -> None:
         locate(settings)
     except PrismaMissing:
         session.log("installing the pinned Prisma CLI")
-        install(settings)
+        manager, command = install(settings)
+        session.log(f"installed with {manager.describe(command)}")
 
 
 def run_tests_on_database(session: nox.Session, backend: str, tests: str, report: str) -> None:

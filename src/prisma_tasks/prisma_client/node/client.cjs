@@ -65,7 +65,8 @@ function loadClient(dir, compileOriginal) {
     throw new Error(
       `prisma-tasks: the Prisma Client in ${dir} cannot query here: it was generated without ` +
         'previewFeatures = ["driverAdapters"] and no native query engine is installed. Add that ' +
-        "line to the generator block of prisma/base.prisma and run `invoke prisma.generate`.",
+        "line to the generator block of base.prisma (the `base_schema` file, prisma/base.prisma by " +
+        "default) and run `invoke prisma.generate`.",
     );
   }
   const config = readConfig(wasmEntry);
