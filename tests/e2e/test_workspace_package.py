@@ -90,8 +90,8 @@ def test_yarn_berry_plug_n_play_is_refused_and_node_modules_works(
 ) -> None:
     """Yarn 4 with its default Plug'n'Play: every task says Prisma 6.7 cannot run there and
     what to do; with `nodeLinker: node-modules` the same workspace migrates and its node:test
-    suite runs on throwaway databases. Installs go through `prisma.install` (berry: --immutable
-    once a lockfile exists)."""
+    suite runs on throwaway databases. Installs go through `prisma.install` (berry: --immutable,
+    on the lockfile committed beside the workspace)."""
     tools = tmp_path / "tools"
     subprocess.run(
         [
@@ -142,6 +142,10 @@ def test_yarn_berry_plug_n_play_is_refused_and_node_modules_works(
     def run(*task: str) -> subprocess.CompletedProcess[str]:
         return repo.invoke(*task, env=env)
 
+    # The lockfile a team commits, made as on a laptop: with CI set, yarn berry refuses to create
+    # one (YN0028), as an adopting repository's CI would with none committed.
+    laptop = {key: value for key, value in {**os.environ, **env}.items() if key != "CI"}
+    subprocess.run(["yarn", "install"], cwd=root, env=laptop, check=True, capture_output=True)
     installed = run("prisma.install")
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert 'installed with yarn berry (2+) (packageManager "yarn@4.18.1")' in installed.stdout
