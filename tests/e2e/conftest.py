@@ -139,3 +139,17 @@ def make_monorepo(
     repo.write("modules/identity/schema/models.prisma", IDENTITY)
     repo.write("modules/orders/schema/models.prisma", ORDERS)
     return repo
+
+
+def system_postgres_hidden(folder: Path, provider: str) -> dict[str, str]:
+    """An environment in which the suite finds no PostgreSQL of the system's and no server to
+    use: the search path is an empty folder, every URL and binaries setting is blank."""
+    (folder / "empty").mkdir()
+    return {
+        "DATABASE_URL": "",
+        "PRISMA_TASKS_ADMIN_URL": "",
+        "PRISMA_TASKS_PG_PROVIDER": provider,
+        "PRISMA_TASKS_PG_BINDIR": "",
+        "PRISMA_TASKS_PG_SEARCH_PATH": str(folder / "empty"),
+        "PRISMA_TASKS_RUNTIME_DIR": str(folder / "runtime"),
+    }

