@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -122,11 +123,18 @@ def _diff(prisma: Prisma, database_url: str, shadow_url: str | None) -> PendingC
         result = prisma.run(
             *args, database_url=database_url, check=False, echo=False, extra_env=extra_env
         )
-        if result.returncode == 0:
-            return PendingChange("")
-        if result.returncode == 2 and output.exists():
-            return PendingChange(output.read_text(encoding="utf-8"))
-        raise PrismaFailed(prisma.failure(("migrate", "diff"), result, echoed=False))
+        return diff_result(prisma, result, output)
+
+
+def diff_result(
+    prisma: Prisma, result: subprocess.CompletedProcess[str], output: Path
+) -> PendingChange:
+    """What `migrate diff --exit-code --output` said: 0 no change, 2 the SQL, else a failure."""
+    if result.returncode == 0:
+        return PendingChange("")
+    if result.returncode == 2 and output.exists():
+        return PendingChange(output.read_text(encoding="utf-8"))
+    raise PrismaFailed(prisma.failure(("migrate", "diff"), result, echoed=False))
 
 
 def slug(name: str) -> str:
