@@ -24,7 +24,7 @@ from prisma_tasks.errors import ConfigError, PrismaTasksError
 from prisma_tasks.fsutil import fault_point, held_exclusively
 from prisma_tasks.prisma_cli.generators import read_generators, wasm_client_notices
 from prisma_tasks.prisma_cli.locate import find_package, pnp_message
-from prisma_tasks.prisma_cli.runner import Prisma, PrismaFailed
+from prisma_tasks.prisma_cli.runner import Prisma, PrismaFailed, Started
 
 LOCK_FILE = "migration_lock.toml"
 _OLD_STAGING_PREFIX = ".new-migration-"
@@ -65,6 +65,7 @@ def ensure_lock(prisma: Prisma) -> None:
 # Wasm mode: the suite's config applies the history with the engine's deploy code path to a
 # scratch database and diffs from that database (see templates/common.mjs for why).
 DIFF_VIA_DEPLOY = {"PRISMA_TASKS_DIFF_VIA_DEPLOY": "1"}
+HOLD = {"PRISMA_TASKS_HOLD": "1"}
 
 
 def diff_arguments(prisma: Prisma, output: Path, shadow_url: str | None) -> list[str]:
@@ -266,25 +267,51 @@ def check_client_resolves(prisma: Prisma) -> None:
     raise ConfigError(message)
 
 
-def generate(prisma: Prisma, force: bool = False) -> bool:
+def generate(prisma: Prisma, force: bool = False, held: Started | None = None) -> bool:
     """Run `prisma generate` unless its inputs are unchanged; True when it ran. One at a time
-    per repository (xdist workers building templates, prisma.watch beside prisma.migrate)."""
+    per repository (xdist workers building templates, prisma.watch beside prisma.migrate).
+    `held`: a `generate` started ahead by start_held(), released here or stopped."""
     lock = prisma.settings.state_path / "generate.lock"
-    with held_exclusively(lock, "`prisma generate`", lambda message: None):
-        return _generate(prisma, force)
+    try:
+        with held_exclusively(lock, "`prisma generate`", lambda message: None):
+            ran = _generate(prisma, force, held)
+            held = None
+            return ran
+    finally:
+        if held is not None:
+            held.stop()
 
 
-def _generate(prisma: Prisma, force: bool) -> bool:
+def generate_wanted(prisma: Prisma, inputs: str | None = None) -> bool:
+    """True when `generate` would run now (its inputs changed or an output is missing)."""
     stamp = prisma.settings.state_path / "generate.sha256"
-    inputs = generate_inputs_hash(prisma)
+    inputs = inputs or generate_inputs_hash(prisma)
     outputs_exist = all(path.exists() for path in generator_outputs(prisma))
-    if not force and outputs_exist and stamp.is_file() and stamp.read_text().strip() == inputs:
+    return not (outputs_exist and stamp.is_file() and stamp.read_text().strip() == inputs)
+
+
+def start_held(prisma: Prisma, *args: str, database_url: str | None = None) -> Started:
+    """Start a wasm-mode command that waits, once Node and the CLI have loaded (about a second
+    of the command's cost), for `send("go")`; see PRISMA_TASKS_HOLD in templates/common.mjs."""
+    return prisma.start(*args, database_url=database_url, extra_env=HOLD)
+
+
+def _generate(prisma: Prisma, force: bool, held: Started | None) -> bool:
+    inputs = generate_inputs_hash(prisma)
+    if not force and not generate_wanted(prisma, inputs):
+        if held is not None:
+            held.stop()
         return False
     check_client_resolves(prisma)
-    prisma.run("generate")
+    if held is not None:
+        held.send("go")
+        held.finish()
+    else:
+        prisma.run("generate")
     if prisma.engine.mode == "wasm":
         for notice in wasm_client_notices(prisma.settings.base_path):
             print(f"warning: {notice}", file=sys.stderr, flush=True)
+    stamp = prisma.settings.state_path / "generate.sha256"
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(inputs + "\n")
     return True

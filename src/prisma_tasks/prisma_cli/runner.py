@@ -355,7 +355,8 @@ class Started:
 
     def stop(self) -> None:
         """End it (SIGTERM, time to clean up, then SIGKILL) and discard its output."""
-        stop_child(self.process)
+        if self.process.returncode is None:
+            stop_child(self.process)
 
 
 def run_to_the_end(
