@@ -130,18 +130,19 @@ def _migrate(
 
 class HeldSteps:
     """Wasm mode, when `prisma.migrate` will likely write a migration: `migrate deploy` and
-    (when the client is stale) `generate` are started beside the diff and held, once Node and
-    the CLI have loaded, until their turn; so each Node start overlaps the diff. Whatever is
-    not released by the end is stopped (no step runs out of turn, none is left running)."""
+    (when the client is stale) `generate` are started beside the diff and held until their
+    turn (deploy before it connects, generate before it writes), so their Node starts and the
+    client's generation overlap the diff. Whatever is not released by the end is stopped: no
+    step runs out of turn (generate only after a successful deploy), none is left running."""
 
     def __init__(self, prisma: Prisma, url: str, ahead: bool) -> None:
         self.prisma, self.url = prisma, url
         self.held_deploy: Started | None = None
         self.held_generate: Started | None = None
         if ahead and prisma.engine.mode == "wasm":
-            self.held_deploy = migrations.start_held(prisma, "migrate", "deploy", database_url=url)
+            self.held_deploy = migrations.start_held_deploy(prisma, url)
             if migrations.generate_wanted(prisma):
-                self.held_generate = migrations.start_held(prisma, "generate")
+                self.held_generate = migrations.start_held_generate(prisma)
 
     def deploy(self) -> None:
         held, self.held_deploy = self.held_deploy, None

@@ -11,17 +11,12 @@ import json
 import os
 import shutil
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 from prisma_tasks.prisma_cli import migrations
 from prisma_tasks.prisma_cli.runner import Prisma, Started, placeholder_url
 
 HANDED_URL = {"PRISMA_TASKS_URL_FROM_STDIN": "1"}
-
-
-def format_check_module() -> Path:
-    return Path(str(resources.files(__package__).joinpath("node", "format_check.mjs")))
 
 
 def schema_files(prisma: Prisma) -> list[Path]:
@@ -41,7 +36,7 @@ class DriftAndFormat:
         request = self.folder / "format-request.json"
         files = [str(path) for path in schema_files(prisma)]
         request.write_text(json.dumps({"files": files, "report": str(self.report)}))
-        preload = f"--import={format_check_module().as_uri()}"
+        preload = f"--import={migrations.node_module('format_check.mjs').as_uri()}"
         node_options = " ".join(filter(None, [prisma.environ.get("NODE_OPTIONS"), preload]))
         extra_env = {
             **migrations.DIFF_VIA_DEPLOY,

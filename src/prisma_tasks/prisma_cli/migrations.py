@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from prisma_tasks.db.urls import sqlite_path
@@ -290,10 +291,24 @@ def generate_wanted(prisma: Prisma, inputs: str | None = None) -> bool:
     return not (outputs_exist and stamp.is_file() and stamp.read_text().strip() == inputs)
 
 
-def start_held(prisma: Prisma, *args: str, database_url: str | None = None) -> Started:
-    """Start a wasm-mode command that waits, once Node and the CLI have loaded (about a second
-    of the command's cost), for `send("go")`; see PRISMA_TASKS_HOLD in templates/common.mjs."""
-    return prisma.start(*args, database_url=database_url, extra_env=HOLD)
+def start_held_deploy(prisma: Prisma, database_url: str) -> Started:
+    """`migrate deploy` (wasm mode) started ahead: it loads, then waits before it connects (and
+    before it reads the migrations folder) for `send("go")`; PRISMA_TASKS_HOLD in common.mjs."""
+    return prisma.start("migrate", "deploy", database_url=database_url, extra_env=HOLD)
+
+
+def start_held_generate(prisma: Prisma) -> Started:
+    """`generate` started ahead: it computes the client, then waits before its first change to
+    the file system for `send("go")` (node/hold_writes.mjs)."""
+    preload = f"--import={node_module('hold_writes.mjs').as_uri()}"
+    node_options = " ".join(filter(None, [prisma.environ.get("NODE_OPTIONS"), preload]))
+    extra_env = {"PRISMA_TASKS_HOLD_WRITES": "1", "NODE_OPTIONS": node_options}
+    return prisma.start("generate", extra_env=extra_env)
+
+
+def node_module(name: str) -> Path:
+    """A module of prisma_cli/node, loaded into Prisma's Node process with --import."""
+    return Path(str(resources.files(__package__).joinpath("node", name)))
 
 
 def _generate(prisma: Prisma, force: bool, held: Started | None) -> bool:

@@ -1,5 +1,3 @@
-import { readSync } from "node:fs";
-
 // The wasm schema engine arms a 10 s advisory-lock timer on deploy and reset and never clears
 // it, so Node stayed alive ~10 s after every command. Long timers armed from WebAssembly are
 // unref'd: they still fire while the process has other work, but no longer keep it alive.
@@ -87,7 +85,8 @@ function once(fn) {
 }
 
 async function migrateAdapter(env) {
-  if (env.PRISMA_TASKS_URL_FROM_STDIN === "1") env = { ...env, DATABASE_URL: await handedUrl(), PRISMA_TASKS_DIRECT_URL: "" };
+  if (env.PRISMA_TASKS_HOLD === "1" && (await handedLine().catch(() => "")) !== "go") process.exit(0);
+  if (env.PRISMA_TASKS_URL_FROM_STDIN === "1") env = { ...env, DATABASE_URL: await handedLine(), PRISMA_TASKS_DIRECT_URL: "" };
   const factory = adapterFactory(env);
   return env.PRISMA_TASKS_DIFF_VIA_DEPLOY === "1" ? scratchOnly(factory) : factory;
 }
@@ -95,9 +94,10 @@ async function migrateAdapter(env) {
 // Started before its input is ready (prisma-tasks overlaps Node's start with other work; never
 // set by hand). PRISMA_TASKS_URL_FROM_STDIN=1: the adapter waits for the database URL, one line
 // on stdin, while the CLI loads the schema and the engine. PRISMA_TASKS_HOLD=1: the command
-// waits here, as the config loads, for a line "go" (anything else, or EOF: exit 0, nothing done).
+// waits here, before it first connects, for a line "go" (anything else, or EOF: exit 0, with
+// nothing done); `migrate deploy` reads the migrations folder only after that.
 let handed;
-function handedUrl() {
+function handedLine() {
   return (handed ??= new Promise((resolve, reject) => {
     let data = "";
     process.stdin.setEncoding("utf8");
@@ -108,25 +108,8 @@ function handedUrl() {
         resolve(data.slice(0, data.indexOf("\n")));
       }
     });
-    process.stdin.on("end", () => (data.trim() ? resolve(data.trim()) : reject(new Error("prisma-tasks handed no database URL"))));
+    process.stdin.on("end", () => (data.trim() ? resolve(data.trim()) : reject(new Error("prisma-tasks handed no line on stdin"))));
     process.stdin.on("error", reject);
   }));
 }
 
-function readLineSync() {
-  const byte = Buffer.alloc(1);
-  let line = "";
-  for (;;) {
-    let read;
-    try {
-      read = readSync(0, byte, 0, 1, null);
-    } catch (error) {
-      if (error.code === "EAGAIN") continue;
-      throw error;
-    }
-    if (read === 0 || byte[0] === 10) return line;
-    line += byte.toString("latin1");
-  }
-}
-
-if (process.env.PRISMA_TASKS_HOLD === "1" && readLineSync() !== "go") process.exit(0);
