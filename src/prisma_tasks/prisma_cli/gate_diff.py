@@ -48,9 +48,13 @@ class DriftAndFormat:
         args = migrations.diff_arguments(prisma, self.output, None)
         # A placeholder: the adapter connects only to the URL it is handed (never a directUrl).
         placeholder = placeholder_url(prisma.provider)
-        self.started: Started | None = prisma.start(
-            *args, database_url=placeholder, extra_env=extra_env
-        )
+        try:
+            self.started: Started | None = prisma.start(
+                *args, database_url=placeholder, extra_env=extra_env
+            )
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
 
     def finish(self, database_url: str) -> migrations.PendingChange:
         """Hand it the database and wait: the pending change, or PrismaFailed."""
