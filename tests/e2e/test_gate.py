@@ -297,4 +297,5 @@ def test_a_stale_collection_and_an_unformatted_module_file_fail(repo: Monorepo) 
     code, output, failed = gate(repo)
     assert (code, failed) == (1, {"format"}), output
     assert "not formatted" in output and "invoke prisma.format" in output
+    assert f"not formatted: {ORDERS}" in output and IDENTITY not in output, output
     assert "ok   no drift" in output

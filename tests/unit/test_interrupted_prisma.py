@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from prisma_tasks.prisma_cli.runner import run_to_the_end
+from prisma_tasks.prisma_cli.runner import Started, run_to_the_end
 
 # Stands in for Prisma holding a shadow database: on SIGTERM it takes a moment to drop it.
 CLEANS_UP = """
@@ -95,3 +96,37 @@ def test_an_uninterrupted_run_returns_its_output(tmp_path: Path) -> None:
         dict(os.environ),
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "out\n", "err\n")
+
+
+def started_child(tmp_path: Path, script: str) -> tuple[Started, Path, Path]:
+    marker, ready = tmp_path / "dropped", tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(marker), str(ready)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # No Prisma is needed until the command has ended: finish() reports through it only then.
+    return Started(None, ("migrate", "diff"), process, ""), marker, ready  # type: ignore[arg-type]
+
+
+def test_an_interrupt_while_a_started_command_runs_waits_for_its_cleanup(tmp_path: Path) -> None:
+    started, marker, ready = started_child(tmp_path, CLEANS_UP)
+    interrupt_when(ready)
+    with pytest.raises(KeyboardInterrupt):
+        started.finish()
+    assert marker.read_text() == "dropped"
+    assert started.process.returncode is not None
+
+
+def test_a_started_command_that_is_stopped_gets_its_cleanup_and_stop_is_idempotent(
+    tmp_path: Path,
+) -> None:
+    started, marker, ready = started_child(tmp_path, CLEANS_UP)
+    while not ready.exists():
+        time.sleep(0.02)
+    started.stop()
+    assert marker.read_text() == "dropped"
+    started.stop()  # already gone: nothing to do
+    started.send("go")  # its stdin is closed: ignored, not an error

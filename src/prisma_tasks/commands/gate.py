@@ -147,8 +147,6 @@ def _merge_base(root: Path, branch: str) -> str | None:
 
 
 def run_gate(settings: Settings, say: Say) -> None:
-    from prisma_tasks.databases.provisioner import provisioned
-
     report = GateReport()
     # 1. collection and formatting. A missing folder is collected (it is git-ignored, so a
     # fresh clone has none); an existing one that differs is a failure.
@@ -162,31 +160,11 @@ def run_gate(settings: Settings, say: Say) -> None:
     prisma = Prisma.for_settings(settings)
     prisma.collected = result
     say(prisma.describe())
-    if prisma.run("format", "--check", check=False, echo=False).returncode != 0:
-        report.fail("format", ["schema files are not formatted: run `invoke prisma.format`"])
+    if prisma.engine.mode == "wasm":
+        _format_and_drift_in_one_start(prisma, report, say)
     else:
-        say("ok   schema files are formatted")
-    # 2. drift, on a throwaway database of the schema's provider
-    backend = "sqlite" if prisma.provider == "sqlite" else "postgres"
-    try:
-        with provisioned(backend, settings) as databases:
-            change = migrations.pending_change(prisma, databases.clone())
-    except PrismaFailed as failure:
-        # The history is replayed the way `prisma.deploy` applies it: a migration that cannot
-        # be deployed fails here, named, with the database's error.
-        report.fail("drift", ["the migration history cannot be applied:", str(failure)])
-    else:
-        if change.empty:
-            say("ok   no drift: the migration history produces the collected schema")
-        else:
-            report.fail(
-                "drift",
-                [
-                    "the schema differs from the migration history; missing SQL:",
-                    change.sql.strip(),
-                    "run `invoke prisma.migrate --name <what-changed>`",
-                ],
-            )
+        _check_format(prisma, report, say)
+        _check_drift(prisma, report, say, lambda url: migrations.pending_change(prisma, url))
     # tenancy: tenant-scoped models keep their tenant column and an index led by it
     if settings.tenancy == "row":
         from prisma_tasks.tenancy.schema_check import tenancy_problems
@@ -226,3 +204,68 @@ def run_gate(settings: Settings, say: Say) -> None:
             lines.append(f"FAIL {check}")
             lines += [f"     {line}" for message in messages for line in message.splitlines()]
         raise CheckFailed("\n".join(lines))
+
+
+def _check_format(prisma: Prisma, report: GateReport, say: Say) -> None:
+    if prisma.run("format", "--check", check=False, echo=False).returncode != 0:
+        report.fail("format", ["schema files are not formatted: run `invoke prisma.format`"])
+    else:
+        say("ok   schema files are formatted")
+
+
+def _format_and_drift_in_one_start(prisma: Prisma, report: GateReport, say: Say) -> None:
+    """Wasm mode: one Node process does both, started before its throwaway database exists."""
+    from prisma_tasks.databases.provisioner import terminate_as_interrupt
+    from prisma_tasks.prisma_cli.gate_diff import DriftAndFormat
+
+    with terminate_as_interrupt():
+        both = DriftAndFormat(prisma)
+        try:
+            # Reported after the format check, in the gate's order.
+            drift, said = GateReport(), []
+            _check_drift(prisma, drift, said.append, both.finish)
+            unformatted = both.unformatted()
+        finally:
+            both.close()
+    if unformatted is None:  # the formatter did not run in that process: ask Prisma itself
+        _check_format(prisma, report, say)
+    elif unformatted:
+        report.fail(
+            "format",
+            [f"not formatted: {path}" for path in unformatted]
+            + ["schema files are not formatted: run `invoke prisma.format`"],
+        )
+    else:
+        say("ok   schema files are formatted")
+    for line in said:
+        say(line)
+    for check, messages in drift.failures.items():
+        report.fail(check, messages)
+
+
+def _check_drift(
+    prisma: Prisma, report: GateReport, say: Say, diff: Callable[[str], migrations.PendingChange]
+) -> None:
+    """Drift, on a throwaway database of the schema's provider."""
+    from prisma_tasks.databases.provisioner import provisioned
+
+    backend = "sqlite" if prisma.provider == "sqlite" else "postgres"
+    try:
+        with provisioned(backend, prisma.settings) as databases:
+            change = diff(databases.clone())
+    except PrismaFailed as failure:
+        # The history is replayed the way `prisma.deploy` applies it: a migration that cannot
+        # be deployed fails here, named, with the database's error.
+        report.fail("drift", ["the migration history cannot be applied:", str(failure)])
+        return
+    if change.empty:
+        say("ok   no drift: the migration history produces the collected schema")
+    else:
+        report.fail(
+            "drift",
+            [
+                "the schema differs from the migration history; missing SQL:",
+                change.sql.strip(),
+                "run `invoke prisma.migrate --name <what-changed>`",
+            ],
+        )

@@ -10,7 +10,7 @@ from prisma_tasks.db.urls import is_provably_local, mask
 from prisma_tasks.errors import CheckFailed, PrismaTasksError
 from prisma_tasks.fsutil import held_exclusively
 from prisma_tasks.prisma_cli import migrations
-from prisma_tasks.prisma_cli.runner import Prisma, datasource_provider
+from prisma_tasks.prisma_cli.runner import Prisma, Started, datasource_provider
 from prisma_tasks.schema.collect import collect
 
 Say = Callable[[str], None]
@@ -89,37 +89,80 @@ def _migrate(
     accept_data_loss: bool,
     confirm: Confirm | None,
 ) -> None:
+    from prisma_tasks.databases.provisioner import terminate_as_interrupt
     from prisma_tasks.prisma_cli import shortcuts
 
-    if shortcuts.known_clean(prisma):
-        change = migrations.PendingChange("")
-        # No diff, so no sweep with it: what killed runs left beside the target still goes.
-        migrations.reap_shadows(prisma, url)
-    else:
-        change = migrations.pending_change(prisma, url)
-    if change.empty:
-        shortcuts.remember_clean(prisma)
-        say("schema matches the migration history: no new migration")
-    else:
-        from prisma_tasks.prisma_cli import history_lock
+    known_clean = shortcuts.known_clean(prisma)
+    with (
+        terminate_as_interrupt(),
+        HeldSteps(prisma, url, ahead=not known_clean and not create_only) as held,
+    ):
+        if known_clean:
+            change = migrations.PendingChange("")
+            # No diff, so no sweep with it: what killed runs left beside the target still goes.
+            migrations.reap_shadows(prisma, url)
+        else:
+            change = migrations.pending_change(prisma, url)
+        if change.empty:
+            shortcuts.remember_clean(prisma)
+            say("schema matches the migration history: no new migration")
+        else:
+            from prisma_tasks.prisma_cli import history_lock
 
-        history_lock.check_or_raise(prisma.settings.migrations_path)
-        losses = data_loss(prisma, url, change.sql)
-        if losses:
-            _confirm_data_loss(losses, url, create_only, accept_data_loss, confirm, say)
-        folder = migrations.write_migration(prisma, name or "migration", change.sql)
-        say(f"created {folder.relative_to(prisma.settings.root)}/migration.sql")
-        history_lock.record_new(prisma.settings.migrations_path)
-    if create_only:
-        return
-    if shortcuts.everything_applied(prisma, url):
-        say("every migration is applied: nothing to deploy")
-    else:
-        prisma.run("migrate", "deploy", database_url=url)
-    if migrations.generate(prisma):
-        say("generated the client")
-    else:
-        say("client is current: generate skipped")
+            history_lock.check_or_raise(prisma.settings.migrations_path)
+            losses = data_loss(prisma, url, change.sql)
+            if losses:
+                _confirm_data_loss(losses, url, create_only, accept_data_loss, confirm, say)
+            folder = migrations.write_migration(prisma, name or "migration", change.sql)
+            say(f"created {folder.relative_to(prisma.settings.root)}/migration.sql")
+            history_lock.record_new(prisma.settings.migrations_path)
+        if create_only:
+            return
+        if shortcuts.everything_applied(prisma, url):
+            say("every migration is applied: nothing to deploy")
+        else:
+            held.deploy()
+        if migrations.generate(prisma, held=held.take_generate()):
+            say("generated the client")
+        else:
+            say("client is current: generate skipped")
+
+
+class HeldSteps:
+    """Wasm mode, when `prisma.migrate` will likely write a migration: `migrate deploy` and
+    (when the client is stale) `generate` are started beside the diff and held until their
+    turn (deploy before it connects, generate before it writes), so their Node starts and the
+    client's generation overlap the diff. Whatever is not released by the end is stopped: no
+    step runs out of turn (generate only after a successful deploy), none is left running."""
+
+    def __init__(self, prisma: Prisma, url: str, ahead: bool) -> None:
+        self.prisma, self.url = prisma, url
+        self.held_deploy: Started | None = None
+        self.held_generate: Started | None = None
+        if ahead and prisma.engine.mode == "wasm":
+            self.held_deploy = migrations.start_held_deploy(prisma, url)
+            if migrations.generate_wanted(prisma):
+                self.held_generate = migrations.start_held_generate(prisma)
+
+    def deploy(self) -> None:
+        held, self.held_deploy = self.held_deploy, None
+        if held is None:
+            self.prisma.run("migrate", "deploy", database_url=self.url)
+            return
+        held.send("go")
+        held.finish()
+
+    def take_generate(self) -> Started | None:
+        held, self.held_generate = self.held_generate, None
+        return held
+
+    def __enter__(self) -> HeldSteps:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for held in (self.held_deploy, self.held_generate):
+            if held is not None:
+                held.stop()
 
 
 def data_loss(prisma: Prisma, url: str, sql: str) -> list[str]:

@@ -13,9 +13,11 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from prisma_tasks.db.urls import sqlite_path
@@ -23,7 +25,7 @@ from prisma_tasks.errors import ConfigError, PrismaTasksError
 from prisma_tasks.fsutil import fault_point, held_exclusively
 from prisma_tasks.prisma_cli.generators import read_generators, wasm_client_notices
 from prisma_tasks.prisma_cli.locate import find_package, pnp_message
-from prisma_tasks.prisma_cli.runner import Prisma, PrismaFailed
+from prisma_tasks.prisma_cli.runner import Prisma, PrismaFailed, Started
 
 LOCK_FILE = "migration_lock.toml"
 _OLD_STAGING_PREFIX = ".new-migration-"
@@ -64,6 +66,7 @@ def ensure_lock(prisma: Prisma) -> None:
 # Wasm mode: the suite's config applies the history with the engine's deploy code path to a
 # scratch database and diffs from that database (see templates/common.mjs for why).
 DIFF_VIA_DEPLOY = {"PRISMA_TASKS_DIFF_VIA_DEPLOY": "1"}
+HOLD = {"PRISMA_TASKS_HOLD": "1"}
 
 
 def diff_arguments(prisma: Prisma, output: Path, shadow_url: str | None) -> list[str]:
@@ -122,11 +125,18 @@ def _diff(prisma: Prisma, database_url: str, shadow_url: str | None) -> PendingC
         result = prisma.run(
             *args, database_url=database_url, check=False, echo=False, extra_env=extra_env
         )
-        if result.returncode == 0:
-            return PendingChange("")
-        if result.returncode == 2 and output.exists():
-            return PendingChange(output.read_text(encoding="utf-8"))
-        raise PrismaFailed(prisma.failure(("migrate", "diff"), result, echoed=False))
+        return diff_result(prisma, result, output)
+
+
+def diff_result(
+    prisma: Prisma, result: subprocess.CompletedProcess[str], output: Path
+) -> PendingChange:
+    """What `migrate diff --exit-code --output` said: 0 no change, 2 the SQL, else a failure."""
+    if result.returncode == 0:
+        return PendingChange("")
+    if result.returncode == 2 and output.exists():
+        return PendingChange(output.read_text(encoding="utf-8"))
+    raise PrismaFailed(prisma.failure(("migrate", "diff"), result, echoed=False))
 
 
 def slug(name: str) -> str:
@@ -258,25 +268,65 @@ def check_client_resolves(prisma: Prisma) -> None:
     raise ConfigError(message)
 
 
-def generate(prisma: Prisma, force: bool = False) -> bool:
+def generate(prisma: Prisma, force: bool = False, held: Started | None = None) -> bool:
     """Run `prisma generate` unless its inputs are unchanged; True when it ran. One at a time
-    per repository (xdist workers building templates, prisma.watch beside prisma.migrate)."""
+    per repository (xdist workers building templates, prisma.watch beside prisma.migrate).
+    `held`: a `generate` started ahead by start_held(), released here or stopped."""
     lock = prisma.settings.state_path / "generate.lock"
-    with held_exclusively(lock, "`prisma generate`", lambda message: None):
-        return _generate(prisma, force)
+    try:
+        with held_exclusively(lock, "`prisma generate`", lambda message: None):
+            ran = _generate(prisma, force, held)
+            held = None
+            return ran
+    finally:
+        if held is not None:
+            held.stop()
 
 
-def _generate(prisma: Prisma, force: bool) -> bool:
+def generate_wanted(prisma: Prisma, inputs: str | None = None) -> bool:
+    """True when `generate` would run now (its inputs changed or an output is missing)."""
     stamp = prisma.settings.state_path / "generate.sha256"
-    inputs = generate_inputs_hash(prisma)
+    inputs = inputs or generate_inputs_hash(prisma)
     outputs_exist = all(path.exists() for path in generator_outputs(prisma))
-    if not force and outputs_exist and stamp.is_file() and stamp.read_text().strip() == inputs:
+    return not (outputs_exist and stamp.is_file() and stamp.read_text().strip() == inputs)
+
+
+def start_held_deploy(prisma: Prisma, database_url: str) -> Started:
+    """`migrate deploy` (wasm mode) started ahead: it loads, then waits before it connects (and
+    before it reads the migrations folder) for `send("go")`; PRISMA_TASKS_HOLD in common.mjs."""
+    return prisma.start("migrate", "deploy", database_url=database_url, extra_env=HOLD)
+
+
+def start_held_generate(prisma: Prisma) -> Started:
+    """`generate` started ahead: it computes the client, then waits before its first change to
+    the file system for `send("go")` (node/hold_writes.mjs)."""
+    preload = f"--import={node_module('hold_writes.mjs').as_uri()}"
+    node_options = " ".join(filter(None, [prisma.environ.get("NODE_OPTIONS"), preload]))
+    extra_env = {"PRISMA_TASKS_HOLD_WRITES": "1", "NODE_OPTIONS": node_options}
+    return prisma.start("generate", extra_env=extra_env)
+
+
+def node_module(name: str) -> Path:
+    """A module of prisma_cli/node, loaded into Prisma's Node process with --import."""
+    return Path(str(resources.files(__package__).joinpath("node", name)))
+
+
+def _generate(prisma: Prisma, force: bool, held: Started | None) -> bool:
+    inputs = generate_inputs_hash(prisma)
+    if not force and not generate_wanted(prisma, inputs):
+        if held is not None:
+            held.stop()
         return False
     check_client_resolves(prisma)
-    prisma.run("generate")
+    if held is not None:
+        held.send("go")
+        held.finish()
+    else:
+        prisma.run("generate")
     if prisma.engine.mode == "wasm":
         for notice in wasm_client_notices(prisma.settings.base_path):
             print(f"warning: {notice}", file=sys.stderr, flush=True)
+    stamp = prisma.settings.state_path / "generate.sha256"
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(inputs + "\n")
     return True

@@ -214,6 +214,39 @@ class Prisma:
     ) -> subprocess.CompletedProcess[str]:
         argv, env = self.command(*args, database_url=database_url, extra_env=extra_env)
         result = run_to_the_end(argv, cwd=self.settings.root, env=env)
+        return self.finished(args, result, self._connected_url(env), check=check, echo=echo)
+
+    def start(
+        self,
+        *args: str,
+        database_url: str | None = None,
+        extra_env: dict[str, str] | None = None,
+        connects_to: str | None = None,
+    ) -> Started:
+        """Start a command that waits for a line on its stdin (see templates/common.mjs:
+        PRISMA_TASKS_URL_FROM_STDIN, PRISMA_TASKS_HOLD), so Node's start overlaps other work.
+        `connects_to`: the URL it will be handed, for reporting a connection failure."""
+        argv, env = self.command(*args, database_url=database_url, extra_env=extra_env)
+        process = subprocess.Popen(
+            argv,
+            cwd=self.settings.root,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return Started(self, args, process, connects_to or self._connected_url(env))
+
+    def finished(
+        self,
+        args: tuple[str, ...],
+        result: subprocess.CompletedProcess[str],
+        connected_url: str,
+        *,
+        check: bool,
+        echo: bool,
+    ) -> subprocess.CompletedProcess[str]:
         result.stdout = self.clean(result.stdout)
         result.stderr = self.clean(result.stderr)
         if echo:
@@ -223,7 +256,7 @@ class Prisma:
                 print(result.stderr.rstrip(), file=sys.stderr, flush=True)
         if result.returncode != 0:
             # Even with check=False: no caller can read a result from a database never reached.
-            unreachable = self.unreachable(result.stdout + result.stderr, self._connected_url(env))
+            unreachable = self.unreachable(result.stdout + result.stderr, connected_url)
             if unreachable is not None:
                 raise unreachable
             if check:
@@ -287,6 +320,43 @@ class Prisma:
             rf"(?:[\w./-]*/)?{re.escape(folder)}/(?P<name>[\w.-]+\.prisma)(?P<rest>:\d+)?"
         )
         return pattern.sub(back, text)
+
+
+@dataclass
+class Started:
+    """A Prisma command started ahead, waiting for a line on stdin. Whoever starts one ends it:
+    `finish()` (waits, then reports as `Prisma.run`) or `stop()`."""
+
+    prisma: Prisma
+    args: tuple[str, ...]
+    process: subprocess.Popen[str]
+    connected_url: str
+
+    def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(line + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, ValueError):  # it ended already: finish() tells why
+            pass
+
+    def finish(self, *, check: bool = True, echo: bool = True) -> subprocess.CompletedProcess[str]:
+        from prisma_tasks.databases.provisioner import terminate_as_interrupt
+
+        with terminate_as_interrupt():
+            try:
+                stdout, stderr = self.process.communicate()
+            except BaseException:
+                stop_child(self.process)
+                raise
+        code = self.process.returncode
+        result = subprocess.CompletedProcess(self.process.args, code, stdout, stderr)
+        return self.prisma.finished(self.args, result, self.connected_url, check=check, echo=echo)
+
+    def stop(self) -> None:
+        """End it (SIGTERM, time to clean up, then SIGKILL) and discard its output."""
+        if self.process.returncode is None:
+            stop_child(self.process)
 
 
 def run_to_the_end(

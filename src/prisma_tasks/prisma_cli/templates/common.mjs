@@ -84,7 +84,32 @@ function once(fn) {
   return () => (result ??= fn());
 }
 
-function migrateAdapter(env) {
+async function migrateAdapter(env) {
+  if (env.PRISMA_TASKS_HOLD === "1" && (await handedLine().catch(() => "")) !== "go") process.exit(0);
+  if (env.PRISMA_TASKS_URL_FROM_STDIN === "1") env = { ...env, DATABASE_URL: await handedLine(), PRISMA_TASKS_DIRECT_URL: "" };
   const factory = adapterFactory(env);
   return env.PRISMA_TASKS_DIFF_VIA_DEPLOY === "1" ? scratchOnly(factory) : factory;
 }
+
+// Started before its input is ready (prisma-tasks overlaps Node's start with other work; never
+// set by hand). PRISMA_TASKS_URL_FROM_STDIN=1: the adapter waits for the database URL, one line
+// on stdin, while the CLI loads the schema and the engine. PRISMA_TASKS_HOLD=1: the command
+// waits here, before it first connects, for a line "go" (anything else, or EOF: exit 0, with
+// nothing done); `migrate deploy` reads the migrations folder only after that.
+let handed;
+function handedLine() {
+  return (handed ??= new Promise((resolve, reject) => {
+    let data = "";
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (chunk) => {
+      data += chunk;
+      if (data.includes("\n")) {
+        process.stdin.destroy();
+        resolve(data.slice(0, data.indexOf("\n")));
+      }
+    });
+    process.stdin.on("end", () => (data.trim() ? resolve(data.trim()) : reject(new Error("prisma-tasks handed no line on stdin"))));
+    process.stdin.on("error", reject);
+  }));
+}
+
