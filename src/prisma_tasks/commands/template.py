@@ -25,12 +25,15 @@ def template_inputs(settings: Settings) -> list[Path]:
     paths.update(source.path for source in result.sources)
     if settings.migrations_path.is_dir():
         paths.update(settings.migrations_path.rglob("*"))
-    # Prisma's own seed: package.json names the command, and the files the command names
-    paths.add(settings.root / "package.json")
-    from prisma_tasks.seeding.node_seeds import prisma_seed_command
+    # Prisma's own seed: package.json names the command (the root's, or that of the workspace
+    # package running the CLI), and the files the command names, relative to that package
+    from prisma_tasks.seeding.node_seeds import prisma_seed
 
-    for word in (prisma_seed_command(settings.root) or "").split():
-        paths.add(settings.root / word)
+    paths.add(settings.root / "package.json")
+    seed = prisma_seed(settings)
+    if seed is not None:
+        paths.add(seed.folder / "package.json")
+        paths.update(seed.folder / word for word in seed.command.split())
     for module_dir in {source.module_dir for source in result.sources}:
         folder = settings.root / module_dir
         paths.update(folder.glob("seeds/**/*"))

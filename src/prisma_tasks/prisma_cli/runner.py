@@ -211,9 +211,12 @@ class Prisma:
         check: bool = True,
         echo: bool = True,
         extra_env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
+        """Run a Prisma command to its end, at the repository root unless `cwd` says where
+        (`db seed` reads the nearest package.json up from there)."""
         argv, env = self.command(*args, database_url=database_url, extra_env=extra_env)
-        result = run_to_the_end(argv, cwd=self.settings.root, env=env)
+        result = run_to_the_end(argv, cwd=cwd or self.settings.root, env=env)
         return self.finished(args, result, self._connected_url(env), check=check, echo=echo)
 
     def start(

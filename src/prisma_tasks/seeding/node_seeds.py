@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from prisma_tasks.config import Settings
 from prisma_tasks.errors import ConfigError, PrismaTasksError
 from prisma_tasks.prisma_cli.generators import CLIENT_PROVIDERS, read_generators
-from prisma_tasks.prisma_cli.locate import find_package
+from prisma_tasks.prisma_cli.locate import find_package, package_dir
 from prisma_tasks.prisma_cli.runner import Prisma
 from prisma_tasks.prisma_client.preload import client_environment
 
@@ -131,25 +132,48 @@ def run_node_seeds(settings: Settings, url: str, files: list[Path]) -> None:
     raise NodeSeedFailed(None, f"node exited with {result.returncode}: {result.stderr.strip()}")
 
 
-def prisma_seed_command(root: Path) -> str | None:
-    """package.json's `prisma.seed`: the command `prisma db seed` runs, if the repo has one."""
+@dataclass(frozen=True)
+class PrismaSeed:
+    """package.json's `prisma.seed`: the command `prisma db seed` runs, and the folder of that
+    package.json (Prisma reads the nearest package.json up from its working directory and runs
+    the command there)."""
+
+    folder: Path
+    command: str
+
+
+def _seed_command(folder: Path) -> str | None:
     try:
-        package = json.loads((root / "package.json").read_text(encoding="utf-8"))
+        package = json.loads((folder / "package.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    command = package.get("prisma", {}).get("seed") if isinstance(package, dict) else None
+    prisma = package.get("prisma") if isinstance(package, dict) else None
+    command = prisma.get("seed") if isinstance(prisma, dict) else None
     return command if isinstance(command, str) and command.strip() else None
 
 
-def run_prisma_seed(settings: Settings, url: str) -> bool:
-    """`prisma db seed` on `url` when package.json configures it; True when it ran."""
-    if prisma_seed_command(settings.root) is None:
-        return False
+def prisma_seed(settings: Settings) -> PrismaSeed | None:
+    """The `prisma.seed` of the package that runs the Prisma CLI (a workspace package such as
+    packages/db, where the Turborepo layout keeps it), else of the repository root."""
+    for folder in dict.fromkeys((package_dir(settings), settings.root)):
+        command = _seed_command(folder)
+        if command is not None:
+            return PrismaSeed(folder, command)
+    return None
+
+
+def run_prisma_seed(settings: Settings, url: str) -> str | None:
+    """`prisma db seed` on `url` when a package.json configures it: that package.json (relative
+    to the root) when it ran, else None."""
+    seed = prisma_seed(settings)
+    if seed is None:
+        return None
     prisma = Prisma.for_settings(settings)
     hook = client_environment(prisma.engine.mode, prisma.environ)
-    result = prisma.run("db", "seed", database_url=url, check=False, extra_env=hook)
+    result = prisma.run(
+        "db", "seed", database_url=url, check=False, extra_env=hook, cwd=seed.folder
+    )
+    shown = (seed.folder / "package.json").relative_to(settings.root).as_posix()
     if result.returncode != 0:
-        raise NodeSeedFailed(
-            "package.json prisma.seed", f"`prisma db seed` exited {result.returncode}"
-        )
-    return True
+        raise NodeSeedFailed(f"{shown} prisma.seed", f"`prisma db seed` exited {result.returncode}")
+    return shown

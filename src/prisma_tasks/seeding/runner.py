@@ -194,8 +194,9 @@ def run_seeds(settings: Settings, url: str, say: Say, plan: list[ModuleSeeds]) -
 
 def _prisma_seed(settings: Settings, url: str, say: Say) -> None:
     try:
-        if run_prisma_seed(settings, url):
-            say("ran `prisma db seed` (package.json prisma.seed)")
+        seed = run_prisma_seed(settings, url)
+        if seed is not None:
+            say(f"ran `prisma db seed` ({seed} prisma.seed)")
     except NodeSeedFailed as failed:
         raise SeedFailed(f"{failed.file}: {failed.error}; the module seeds stay") from failed
 

@@ -147,14 +147,29 @@ function fromDotEnv(variable, config, dir) {
   return undefined;
 }
 
+// The adapter packages are looked up from the generated client, then from the schema's folder
+// (the package that depends on Prisma), then from the working directory. With pnpm's
+// `hoist=false` the client (inside node_modules/.pnpm) sees only its own dependencies, so the
+// adapters a workspace package such as packages/db depends on are found only from there.
+function requireAdapterPackage(name, requireFromClient, schemaFolder) {
+  const lookups = [requireFromClient, ...[schemaFolder, process.cwd()].map((folder) => Module.createRequire(path.join(folder, "noop.js")))];
+  for (const lookup of lookups) {
+    try {
+      return lookup(name);
+    } catch (error) {
+      if (error?.code !== "MODULE_NOT_FOUND" || !String(error.message).includes(`'${name}'`)) throw error;
+    }
+  }
+  return undefined;
+}
+
 function adapterFor(provider, url, schemaFolder, requireFromClient) {
   const load = (name) => {
-    try {
-      return requireFromClient(name);
-    } catch (error) {
-      if (error?.code !== "MODULE_NOT_FOUND") throw error;
+    const loaded = requireAdapterPackage(name, requireFromClient, schemaFolder);
+    if (loaded === undefined) {
       throw new Error(`prisma-tasks: the ${provider} driver adapter needs the npm package ${name}; install it`);
     }
+    return loaded;
   };
   if (provider === "postgresql" || provider === "postgres") {
     const { PrismaPg } = load("@prisma/adapter-pg");
