@@ -44,6 +44,7 @@ class Settings:
     postgres_bindir: str = ""
     postgres_search_path: tuple[str, ...] = ()
     keep_failed: bool = False
+    cluster_cache: bool = True
     state_dir: str = ".prisma-tasks"
     default_branch: str = "main"
     tenancy: str = "none"
@@ -88,6 +89,7 @@ _SPEC: dict[str, tuple[tuple[type, ...], str, tuple[str, ...] | None]] = {
     "postgres_bindir": ((str,), "a folder path string", None),
     "postgres_search_path": ((list,), "a list of folders (globs allowed)", None),
     "keep_failed": ((bool,), "true or false", None),
+    "cluster_cache": ((bool,), "true or false", None),
     "state_dir": ((str,), "a path string", None),
     "default_branch": ((str,), "a git branch name", None),
     "tenancy": ((str,), "a string", TENANCY_MODES),
@@ -102,6 +104,7 @@ _ENV = {
     "engine": "PRISMA_TASKS_ENGINE",
     "postgres_provider": "PRISMA_TASKS_PG_PROVIDER",
     "keep_failed": "PRISMA_TASKS_KEEP_FAILED",
+    "cluster_cache": "PRISMA_TASKS_CLUSTER_CACHE",
     "postgres_bindir": "PRISMA_TASKS_PG_BINDIR",
     "postgres_search_path": "PRISMA_TASKS_PG_SEARCH_PATH",
 }
@@ -186,7 +189,7 @@ def _dependency_table(
 
 
 def _from_env(key: str, variable: str, raw: str) -> Any:
-    if key == "keep_failed":
+    if bool in _SPEC[key][0]:
         lowered = raw.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
             return True

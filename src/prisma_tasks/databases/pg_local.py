@@ -31,6 +31,16 @@ SUPERUSER = "postgres"
 # A Unix socket path (folder + "/.s.PGSQL.65535") must fit sun_path: 108 bytes on Linux, 104 on
 # macOS, NUL included. Longer folders get no Unix socket (every URL here uses TCP anyway).
 _SOCKET_DIR_MAX = 103 - len("/.s.PGSQL.65535")
+# Part of the cluster cache's key (cluster_cache.py): a change here never reuses old clusters.
+INITDB_OPTIONS = (
+    "--auth-host=scram-sha-256",
+    "--auth-local=scram-sha-256",
+    "--no-sync",
+    "--no-instructions",
+    "-E",
+    "UTF8",
+    "--locale=C",
+)
 
 
 class ProvisionError(PrismaTasksError):
@@ -144,13 +154,7 @@ class LocalCluster:
                 SUPERUSER,
                 "--pwfile",
                 str(pwfile),
-                "--auth-host=scram-sha-256",
-                "--auth-local=scram-sha-256",
-                "--no-sync",
-                "--no-instructions",
-                "-E",
-                "UTF8",
-                "--locale=C",
+                *INITDB_OPTIONS,
             ),
             capture_output=True,
             text=True,
@@ -195,6 +199,20 @@ class LocalCluster:
                 break
         raise ProvisionError(f"PostgreSQL did not start in {self.directory}:\n{last_error}")
 
+    def rotate_password(self) -> None:
+        """A new superuser password (a cached cluster: what earlier runs knew opens nothing)."""
+        import psycopg
+        from psycopg import sql
+
+        new = secrets.token_urlsafe(18)
+        with psycopg.connect(self.url(), autocommit=True, connect_timeout=10) as connection:
+            connection.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(SUPERUSER), sql.Literal(new)
+                )
+            )
+        self.password = new
+
     def _socket_option(self) -> str:
         """The -k value, quoted: pg_ctl hands the options to a shell (paths may have spaces)."""
         folder = str(self.socket_dir)
@@ -214,22 +232,25 @@ class LocalCluster:
         )
         return result.returncode == 0
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "immediate") -> bool:
+        """Stop the server; True when it is down. `immediate` for a cluster that is removed
+        next; `fast` (a clean shutdown: no recovery at the next start) for one kept."""
         if not self.data_dir.exists():
-            return
-        subprocess.run(
+            return True
+        result = subprocess.run(
             self._command(
                 str(self.bindir / "pg_ctl"),
                 "stop",
                 "-D",
                 str(self.data_dir),
                 "-m",
-                "immediate",
+                mode,
                 "-w",
             ),
             capture_output=True,
             env=without_users(),
         )
+        return result.returncode == 0 or not (self.data_dir / "postmaster.pid").exists()
 
     def remove(self) -> None:
         self.stop()

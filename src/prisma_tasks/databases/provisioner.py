@@ -20,14 +20,14 @@ from pathlib import Path
 
 from prisma_tasks.config import Settings
 from prisma_tasks.databases import backends, owners, shadows
-from prisma_tasks.databases.backends.base import KINDS, Backend
+from prisma_tasks.databases.backends.base import KINDS, TEMPLATE_PREFIX, Backend
 from prisma_tasks.databases.backends.sqlite import SqliteFiles
 from prisma_tasks.databases.pg_local import LocalCluster
 from prisma_tasks.databases.pg_server import PostgresServer
 from prisma_tasks.db.urls import database_of, mask
 
 BACKENDS = KINDS
-TEMPLATE_PREFIX = "pt_tpl_"
+__all__ = ["BACKENDS", "TEMPLATE_PREFIX", "Provisioner", "provisioned", "reap"]
 
 Prepare = Callable[[str], None]
 

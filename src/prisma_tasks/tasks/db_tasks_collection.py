@@ -37,11 +37,16 @@ def up(c: Context) -> None:
 @task
 @reports_errors
 def down(c: Context) -> None:
-    """Stop the local dev database and remove its data.
+    """Stop the local dev database and remove its data; empty the cluster cache.
 
     Example: invoke db.down
     """
+    from prisma_tasks.databases import cluster_cache, owners
+
     say("dev database removed" if _dev().down() else "no dev database to remove")
+    cleared = cluster_cache.clear(owners.state_root())
+    if cleared:
+        say(f"cluster cache emptied ({cleared} stopped cluster(s) removed)")
 
 
 @task(help={"show-password": "print the URL with its password (for your shell, not for logs)"})

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from prisma_tasks.databases.pg_server import PostgresServer
 
 KINDS = ("postgres", "sqlite")
+TEMPLATE_PREFIX = "pt_tpl_"  # + a content hash: a migrated, seeded template (provisioner.py)
 
 
 class Backend(Protocol):

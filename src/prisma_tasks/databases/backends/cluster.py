@@ -1,4 +1,6 @@
-"""A local PostgreSQL cluster started for one run (initdb + pg_ctl), removed when it ends."""
+"""A local PostgreSQL cluster started for one run (initdb + pg_ctl), removed when it ends, or
+given to the cluster cache (cluster_cache.py) when the run left it as it found it; a run takes
+one from there instead of running initdb when it can."""
 
 from __future__ import annotations
 
@@ -9,8 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from prisma_tasks.databases import owners, pg_binaries
+from prisma_tasks.databases.backends.base import TEMPLATE_PREFIX
 from prisma_tasks.databases.backends.server import ServerBackend
+from prisma_tasks.databases.cluster_cache import MAX_TEMPLATES, ClusterCache, EntryMeta, cache_key
 from prisma_tasks.databases.pg_local import (
+    INITDB_OPTIONS,
+    SUPERUSER,
     LocalCluster,
     ProvisionError,
     stop_and_remove,
@@ -32,30 +38,73 @@ class LocalClusterBackend(ServerBackend):
         self._settings = settings
         self.cluster: LocalCluster | None = None  # type: ignore[assignment]
         self._directory: Path | None = None
+        self._cache: ClusterCache | None = None
+        self._entry: EntryMeta | None = None  # what the cache keeps of this cluster
+        self._used_templates: list[str] = []
+
+    def template_exists(self, name: str) -> bool:
+        exists = super().template_exists(name)
+        if exists:
+            self._used_templates.append(name)
+        return exists
+
+    def publish_template(self, building: str, name: str) -> bool:
+        published = super().publish_template(building, name)
+        self._used_templates.append(name)
+        return published
 
     def open(self, record: owners.OwnerRecord) -> None:
         found = pg_binaries.locate(self._settings)
         if found is None:
             raise ProvisionError(pg_binaries.missing_for_tests(self._admin_url_env, self._settings))
-        found = pg_binaries.reachable(found, unprivileged_user())
+        run_as = unprivileged_user()
+        found = pg_binaries.reachable(found, run_as)
         bindir = found.bindir
-        # Recorded before initdb, so a run killed during initdb is reaped too.
+        # Recorded before initdb (or the cache's rename onto it), so a run killed from here on
+        # is reaped too.
         self._directory = Path(tempfile.mkdtemp(prefix="pg-", dir=owners.state_root()))
-        record.cluster_dir, record.pg_ctl = str(self._directory), str(bindir)
+        record.cluster_dir, record.pg_ctl, record.run_as = str(self._directory), str(bindir), run_as
         record.save()
-        cluster = LocalCluster.create(bindir=bindir, directory=self._directory)
+        if self._settings is not None and self._settings.cluster_cache:
+            key = cache_key(bindir, run_as, INITDB_OPTIONS)
+            self._cache = ClusterCache(owners.state_root(), key)
+        cluster = self._from_cache(bindir, run_as)
+        origin = "from the cluster cache"
+        if cluster is None:
+            cluster = LocalCluster.create(bindir=bindir, directory=self._directory)
+            self._entry = EntryMeta(password="", project=self._project())
+            cluster.start()
+            origin = "new"
         self.cluster = cluster
-        record.cluster_dir, record.pg_ctl, record.run_as = (
-            str(cluster.directory),
-            str(bindir),
-            cluster.run_as,
-        )
-        record.save()
-        cluster.start()
         self.attach(cluster.url())
         self.description = (
-            f"local cluster {cluster.directory} on port {cluster.port}, {found.describe()}"
+            f"local cluster {cluster.directory} on port {cluster.port} ({origin}), "
+            f"{found.describe()}"
         )
+
+    def _project(self) -> str:
+        return str(self._settings.root) if self._settings is not None else ""
+
+    def _from_cache(self, bindir: Path, run_as: str | None) -> LocalCluster | None:
+        """A cached cluster, started with a new password; None on a miss. An entry that does
+        not start is removed and the run goes on as a miss: the cache never costs a run."""
+        if self._cache is None or self._directory is None:
+            return None
+        entry = self._cache.take(self._directory, self._project())
+        if entry is None:
+            return None
+        cluster = LocalCluster(self._directory, bindir, 0, entry.password, run_as)
+        try:
+            cluster.start()
+            cluster.rotate_password()
+        except Exception:
+            cluster.remove()
+            self._directory.mkdir(mode=0o700)
+            return None
+        entry.uses += 1
+        entry.project = self._project()
+        self._entry = entry
+        return cluster
 
     def shown_url(self, name: str) -> str:
         """The masked URL, and where the full one is: the cluster's password is its own."""
@@ -69,13 +118,71 @@ class LocalClusterBackend(ServerBackend):
         return f"{shown} (full URL in {secret_file}; removed by the next run)"
 
     def close(self, keep: bool) -> None:
+        cached = not keep and self._give_to_cache()
         super().close(keep)
-        if keep:
+        if keep or cached:
             return
         if self.cluster is not None:
             self.cluster.remove()
         elif self._directory is not None:  # failed before the cluster existed
             shutil.rmtree(self._directory, ignore_errors=True)
+
+    def _give_to_cache(self) -> bool:
+        """Stop the cluster and move it into the cache if this run left it as it found it;
+        False (nothing changed: the caller removes it) otherwise, or on any error."""
+        cluster, entry, cache = self.cluster, self._entry, self._cache
+        if cluster is None or entry is None or cache is None or self.server is None:
+            return False
+        try:
+            templates = self._templates_if_clean()
+            if templates is None:
+                return False
+            templates = self._prune(templates, entry.templates)
+            self.server.close()
+            if not cluster.stop("fast"):
+                return False
+            for scratch in ("server.log", "kept-urls.txt"):
+                (cluster.directory / scratch).unlink(missing_ok=True)
+            entry.password, entry.templates = cluster.password, templates
+            return cache.give_back(cluster.directory, entry)
+        except Exception:
+            return False
+
+    def _prune(self, present: list[str], earlier: list[str]) -> list[str]:
+        """Keep the MAX_TEMPLATES most recently used templates (a schema that changes often
+        would otherwise pile them up); drop the rest. Most recent first."""
+        order = [*reversed(self._used_templates), *earlier, *present]
+        recent = [name for name in dict.fromkeys(order) if name in present]
+        for name in recent[MAX_TEMPLATES:]:
+            self.drop(name)
+        return recent[:MAX_TEMPLATES]
+
+    def _templates_if_clean(self) -> list[str] | None:
+        """The cluster's templates, or None when the run left anything else behind: a database
+        (a clone, a shadow, one a test made), a role, a tablespace or a replication slot would
+        otherwise reach the next run. (Prepared transactions cannot exist: the clusters run
+        with max_prepared_transactions = 0, PostgreSQL's default.)"""
+        assert self.server is not None
+        with self.server.connect() as connection:
+            databases = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT datname FROM pg_database WHERE datname NOT IN "
+                    "('postgres', 'template0', 'template1') ORDER BY datname"
+                ).fetchall()
+            ]
+            extras = connection.execute(
+                "SELECT (SELECT count(*) FROM pg_roles WHERE rolname <> %s"
+                "        AND NOT starts_with(rolname, 'pg_'))"
+                " + (SELECT count(*) FROM pg_tablespace) - 2"
+                " + (SELECT count(*) FROM pg_replication_slots)",
+                (SUPERUSER,),
+            ).fetchone()
+        if extras is None or extras[0] != 0:
+            return None
+        if not all(name.startswith(TEMPLATE_PREFIX) for name in databases):
+            return None
+        return databases
 
     @staticmethod
     def reap(record: owners.OwnerRecord) -> list[str]:

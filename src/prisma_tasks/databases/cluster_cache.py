@@ -1,0 +1,198 @@
+"""Local clusters kept between runs, so a run whose schema did not change skips initdb and the
+template build (issue "Speed to the floor": a first database in under a second).
+
+A run that started a local cluster and leaves it as it found it (no database of its own left,
+no shadow database, no role added) stops it cleanly and moves its folder here instead of
+removing it; a later run on the same binaries moves it back out and starts it. The templates
+the cluster holds (`pt_tpl_<content hash>`) come with it, so the provisioner finds its
+template current and clones at once. An entry is one stopped cluster folder:
+
+    <state_root>/cluster-cache/<key>/<entry>/data/      the stopped data directory
+    <state_root>/cluster-cache/<key>/<entry>/cache.json  password, uses, project, templates
+
+`key` names everything an entry must match to be reused: the binaries (path, version file,
+size and mtime of `postgres`), the initdb options (pg_local.INITDB_OPTIONS), the user that runs
+the server and this format. Why moving folders and not the alternatives: a copy of the data
+directory (cp -a of ~40 MB per take) costs about what initdb does; a running cluster shared by
+runs needs a daemon to own it and a way to stop it when nobody uses it. A rename is atomic and
+free, and an entry is owned by one run at a time:
+
+- take: under the cache's lock, the chosen entry is renamed onto the empty folder the run
+  recorded in its owner record before (backends/cluster.py): from that instant it is that
+  run's cluster, reaped like any other if the run is killed;
+- give back: the run stops the cluster (`pg_ctl stop -m fast`: a clean shutdown, no recovery
+  at the next start), then renames it in under the lock; a run killed before the rename left
+  an ordinary reapable folder behind, one killed after it left a complete entry.
+
+Each take rotates the superuser's password, so a URL a previous run printed or exported no
+longer opens the cluster. Bounds: MAX_ENTRIES in all per key, MAX_PER_PROJECT per project;
+an entry is retired after MAX_USES takes or MAX_AGE_SECONDS. `invoke db.down` clears the cache;
+`cluster_cache = false` (or PRISMA_TASKS_CLUSTER_CACHE=0) turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from prisma_tasks.fsutil import write_atomically
+
+FORMAT = 1  # bump when an entry's layout or meaning changes: old entries are then never taken
+FOLDER = "cluster-cache"
+META = "cache.json"
+MAX_ENTRIES = 4
+MAX_PER_PROJECT = 2
+MAX_USES = 50
+MAX_AGE_SECONDS = 7 * 24 * 3600
+MAX_TEMPLATES = 3  # per cluster, the most recently used (backends/cluster.py prunes)
+_ENTRY_PREFIX = "entry-"
+
+
+@dataclass
+class EntryMeta:
+    password: str
+    project: str = ""
+    templates: list[str] = field(default_factory=list)
+    uses: int = 0
+    created: float = field(default_factory=time.time)
+    returned: float = field(default_factory=time.time)
+
+    def retired(self, now: float) -> bool:
+        return self.uses >= MAX_USES or now - self.created >= MAX_AGE_SECONDS
+
+
+def cache_key(bindir: Path, run_as: str | None, initdb_options: tuple[str, ...]) -> str:
+    """What an entry must match to be reused: binaries, initdb options, server user, format."""
+    postgres = bindir / "postgres"
+    try:
+        status = postgres.stat()
+        identity = f"{postgres.resolve()}\0{status.st_size}\0{status.st_mtime_ns}"
+    except OSError:
+        identity = str(bindir)
+    parts = (str(FORMAT), identity, run_as or "", str(os.getuid()), *initdb_options)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def choose(
+    entries: list[tuple[str, EntryMeta]], project: str, now: float
+) -> tuple[str | None, list[str]]:
+    """(the entry to take, the retired entries to remove): the newest live entry of this
+    project, else the newest live entry (its templates are rebuilt if the schema differs)."""
+    retired = [name for name, meta in entries if meta.retired(now)]
+    live = [(name, meta) for name, meta in entries if not meta.retired(now)]
+    live.sort(key=lambda item: (item[1].project == project, item[1].returned), reverse=True)
+    return (live[0][0] if live else None), retired
+
+
+def evictions(entries: list[tuple[str, EntryMeta]], project: str) -> list[str]:
+    """The entries to remove so that one more entry of `project` fits the bounds: the oldest
+    of the project beyond MAX_PER_PROJECT - 1, then the oldest of all beyond MAX_ENTRIES - 1."""
+    by_age = sorted(entries, key=lambda item: item[1].returned)
+    mine = [name for name, meta in by_age if meta.project == project]
+    evicted = mine[: max(0, len(mine) - (MAX_PER_PROJECT - 1))]
+    rest = [name for name, _ in by_age if name not in evicted]
+    evicted += rest[: max(0, len(rest) - (MAX_ENTRIES - 1))]
+    return evicted
+
+
+class ClusterCache:
+    """The entries of one key under `root` (the owner records' state root)."""
+
+    def __init__(self, root: Path, key: str) -> None:
+        self.folder = root / FOLDER / key
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.folder / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _entries(self) -> list[tuple[str, EntryMeta]]:
+        for leftover in self.folder.glob(".trash-*"):  # a removal a kill interrupted
+            shutil.rmtree(leftover, ignore_errors=True)
+        found = []
+        for path in sorted(self.folder.glob(f"{_ENTRY_PREFIX}*")):
+            meta = read_meta(path)
+            if meta is None:  # unreadable: not an entry anyone can use
+                _remove(path)
+                continue
+            found.append((path.name, meta))
+        return found
+
+    def take(self, into: Path, project: str) -> EntryMeta | None:
+        """Move the best entry onto the empty folder `into`; its meta, or None on a miss."""
+        if not self.folder.is_dir():
+            return None
+        with self._locked():
+            entries = self._entries()
+            name, retired = choose(entries, project, time.time())
+            for old in retired:
+                _remove(self.folder / old)
+            if name is None:
+                return None
+            try:
+                os.rename(self.folder / name, into)  # replaces the empty folder in one step
+            except OSError:
+                return None
+        meta = dict(entries)[name]
+        (into / META).unlink(missing_ok=True)
+        return meta
+
+    def give_back(self, directory: Path, meta: EntryMeta) -> bool:
+        """Move a stopped cluster folder in as a new entry; False (nothing moved) if retired."""
+        meta.returned = time.time()
+        if meta.retired(meta.returned):
+            return False
+        write_atomically(directory / META, json.dumps(asdict(meta)))
+        os.chmod(directory / META, 0o600)
+        with self._locked():
+            for old in evictions(self._entries(), meta.project):
+                _remove(self.folder / old)
+            os.rename(directory, self.folder / f"{_ENTRY_PREFIX}{secrets.token_hex(6)}")
+        return True
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self._entries()] if self.folder.is_dir() else []
+
+
+def clear(root: Path) -> int:
+    """Remove every entry of every key (`invoke db.down`); how many there were."""
+    top = root / FOLDER
+    count = 0
+    for key_folder in sorted(top.glob("*")) if top.is_dir() else []:
+        with ClusterCache(root, key_folder.name)._locked():
+            for entry in key_folder.glob(f"{_ENTRY_PREFIX}*"):
+                _remove(entry)
+                count += 1
+    return count
+
+
+def read_meta(entry: Path) -> EntryMeta | None:
+    try:
+        data = json.loads((entry / META).read_text(encoding="utf-8"))
+        return EntryMeta(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _remove(path: Path) -> None:
+    """Out of sight first (a rename), then deleted: a half-deleted entry is never taken."""
+    trash = path.with_name(f".trash-{secrets.token_hex(6)}")
+    try:
+        os.rename(path, trash)
+    except OSError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)

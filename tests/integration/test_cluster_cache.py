@@ -1,0 +1,186 @@
+"""The cluster cache against real PostgreSQL 15 clusters: a run that left its cluster as it found
+it hands it (and its templates) to the next run; anything else is removed as before.
+
+Each test has its own PRISMA_TASKS_RUNTIME_DIR (fixture `runtime_dir`), so its cache is its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from prisma_tasks.config import Settings
+from prisma_tasks.databases import cluster_cache
+from prisma_tasks.databases.provisioner import Provisioner, provisioned
+
+from .conftest import WAIT_SECONDS, Child, cluster_dirs, postgres_pids, record_files, wait_for
+from .test_provisioner import HASH_A, HASH_B, Prepare, assert_cluster_gone, items
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("needs_postgres"),
+    pytest.mark.backend("postgres"),
+]
+
+
+def entries(runtime_dir: Path) -> list[Path]:
+    return sorted((runtime_dir / cluster_cache.FOLDER).glob("*/entry-*"))
+
+
+def one_run(settings: Settings, prepare: Prepare, hash_: str = HASH_A) -> tuple[str, str]:
+    """Open, build or reuse the template, clone, close; (the provider line, the clone's URL)."""
+    with provisioned("postgres", settings, environ={}) as databases:
+        url = databases.clone(databases.template(hash_, prepare))
+        assert items(url) == ["from-template"]
+        return databases.provider, url
+
+
+def refuses(url: str) -> bool:
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError:
+        return True
+    return False
+
+
+def test_the_next_run_takes_the_cluster_and_its_template(
+    settings: Settings, runtime_dir: Path
+) -> None:
+    prepare = Prepare()
+    first_provider, first_url = one_run(settings, prepare)
+    assert "(new)" in first_provider
+    (entry,) = entries(runtime_dir)
+    meta = cluster_cache.read_meta(entry)
+    assert meta is not None and meta.templates == [f"pt_tpl_{HASH_A[:24]}"]
+    assert (entry / cluster_cache.META).stat().st_mode & 0o777 == 0o600
+    assert not postgres_pids(entry), "a cached cluster is stopped"
+    assert cluster_dirs(runtime_dir) == [] and record_files(runtime_dir) == []
+
+    with provisioned("postgres", settings, environ={}) as databases:
+        assert "(from the cluster cache)" in databases.provider
+        assert entries(runtime_dir) == []  # taken: no other run can have it now
+        url = databases.clone(databases.template(HASH_A, prepare))
+        assert items(url) == ["from-template"]
+        assert len(prepare.urls) == 1, "the template came with the cluster"
+        # a new password: what the first run handed out opens nothing
+        assert databases.cluster is not None
+        old_password = urlsplit(first_url).password
+        assert old_password and old_password != databases.cluster.password
+        assert refuses(dataclasses.replace(databases.cluster, password=old_password).url())
+        directory, port = databases.cluster.directory, databases.cluster.port
+    assert_cluster_gone(directory, port)
+    (entry,) = entries(runtime_dir)
+    assert cluster_cache.read_meta(entry).uses == 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("leftover", ["kept database", "role", "database"])
+def test_a_cluster_left_changed_is_removed_not_cached(
+    settings: Settings, runtime_dir: Path, leftover: str
+) -> None:
+    databases = Provisioner("postgres", settings, environ={}).open()
+    try:
+        assert databases.cluster is not None
+        directory, admin = databases.cluster.directory, databases.cluster.url()
+        url = databases.clone(databases.template(HASH_A, Prepare()))
+        with psycopg.connect(admin, autocommit=True) as connection:
+            if leftover == "kept database":
+                databases.keep(url)
+            elif leftover == "role":
+                connection.execute("CREATE ROLE made_by_a_test")
+            elif leftover == "database":
+                connection.execute("CREATE DATABASE made_by_a_test")
+    finally:
+        databases.close()
+    assert entries(runtime_dir) == []
+    assert directory.is_dir() == (leftover == "kept database")
+
+
+def test_cluster_cache_off_removes_the_cluster(settings: Settings, runtime_dir: Path) -> None:
+    off = dataclasses.replace(settings, cluster_cache=False)
+    one_run(off, Prepare())
+    assert entries(runtime_dir) == []
+    provider, _ = one_run(off, Prepare())
+    assert "(new)" in provider
+
+
+def test_concurrent_runs_never_share_an_entry(settings: Settings, runtime_dir: Path) -> None:
+    one_run(settings, Prepare())
+    first = Provisioner("postgres", settings, environ={}).open()
+    second = Provisioner("postgres", settings, environ={}).open()
+    try:
+        origins = sorted(p.provider.split("(")[1].split(")")[0] for p in (first, second))
+        assert origins == ["from the cluster cache", "new"]
+        assert first.cluster is not None and second.cluster is not None
+        assert first.cluster.directory != second.cluster.directory
+    finally:
+        first.close()
+        second.close()
+    # both left theirs clean: both are cached, within the per-project bound
+    assert len(entries(runtime_dir)) == cluster_cache.MAX_PER_PROJECT
+
+
+def test_templates_beyond_the_bound_are_dropped_oldest_first(
+    settings: Settings, runtime_dir: Path
+) -> None:
+    hashes = [HASH_A, HASH_B, "c" * 64, "d" * 64]
+    for digest in hashes:
+        one_run(settings, Prepare(), digest)
+    (entry,) = entries(runtime_dir)
+    meta = cluster_cache.read_meta(entry)
+    assert meta is not None
+    assert meta.templates == [f"pt_tpl_{d[:24]}" for d in reversed(hashes)][:3]
+    prepare = Prepare()
+    one_run(settings, prepare, HASH_A)
+    assert len(prepare.urls) == 1, "the oldest template was dropped: built again"
+
+
+def test_an_entry_that_does_not_start_is_a_miss_and_removed(
+    settings: Settings, runtime_dir: Path
+) -> None:
+    one_run(settings, Prepare())
+    (entry,) = entries(runtime_dir)
+    (entry / "data" / "PG_VERSION").write_text("7\n")  # a data directory no server accepts
+    provider, _ = one_run(settings, Prepare())
+    assert "(new)" in provider
+    (entry,) = entries(runtime_dir)  # the new run's, not the broken one
+    assert (entry / "data" / "PG_VERSION").read_text().strip() != "7"
+
+
+def test_a_run_killed_holding_a_cached_cluster_is_reaped(
+    spawn_child, settings: Settings, runtime_dir: Path
+) -> None:
+    one_run(settings, Prepare())
+    child: Child = spawn_child().wait_ready()
+    assert entries(runtime_dir) == [], "the child took the entry"
+    child.process.send_signal(signal.SIGKILL)
+    child.process.wait(timeout=WAIT_SECONDS)
+    provider, _ = one_run(settings, Prepare())  # reaps the killed run's cluster on open
+    assert "(new)" in provider
+    assert_cluster_gone(child.cluster_dir, child.port)
+    assert len(entries(runtime_dir)) == 1 and record_files(runtime_dir) == []
+
+
+def test_db_down_empties_the_cache(settings: Settings, runtime_dir: Path) -> None:
+    one_run(settings, Prepare())
+    assert cluster_cache.clear(runtime_dir) == 1
+    assert entries(runtime_dir) == []
+
+
+def test_sigterm_during_a_cached_run_still_caches_cleanly(
+    spawn_child, runtime_dir: Path, settings: Settings
+) -> None:
+    child: Child = spawn_child().wait_ready()
+    child.process.send_signal(signal.SIGTERM)
+    child.process.wait(timeout=WAIT_SECONDS)
+    assert wait_for(lambda: not postgres_pids(child.cluster_dir))
+    # the child's clone was dropped on the way out: its cluster was clean, so it is cached
+    (entry,) = entries(runtime_dir)
+    assert json.loads((entry / cluster_cache.META).read_text())["templates"] == []
+    provider, _ = one_run(settings, Prepare())
+    assert "(from the cluster cache)" in provider
