@@ -1,4 +1,6 @@
-"""Benchmark the overhead of `invoke db.run -- COMMAND` over COMMAND alone (on demand, not in CI).
+"""Benchmark what a throwaway database adds to a test run when the schema did not change: `invoke
+db.run -- COMMAND` over COMMAND alone, and a pytest run with one `database_url` test over a
+plain pytest run, with the cluster cache on and off (on demand, not in CI).
 
     python bench/run_overhead_bench.py [--runs 5] [--backend postgres|sqlite|both]
 
@@ -9,14 +11,20 @@ to User), its `init` migration made by `invoke prisma.migrate --name init` on th
 (postgres: the local dev cluster, no DATABASE_URL and no PRISMA_TASKS_ADMIN_URL; sqlite: a file
 in the repo), and the dev database seeded (`invoke db.seed`). One warm-up
 `invoke db.run -- node -e ...` builds the template, so every timed run finds the schema
-unchanged (the second and later runs of a developer's day). Then, alternating, --runs runs of
-`invoke db.run -- node --test tests-js/` and of `node --test tests-js/` alone on the seeded dev
-database. The test connects with the driver a team's test would use (pg, @libsql/client) and
-counts the seeded users, so both commands do the same work. Each figure is whole-process wall
-time (time.perf_counter around subprocess.run). Printed, in one table per backend: the runs,
-the medians, the overhead (median db.run - median alone) and the ratio (db.run / alone), with
-the cores and the load average before and after. Nothing is asserted on timings; the dev
-database is stopped at the end and the temp folder removed (db.run removes its own databases).
+unchanged (the second and later runs of a developer's day). Then --runs rounds, each running
+every mode once (interleaved, so load drifts alike): `invoke db.run -- node --test tests-js/`,
+`node --test tests-js/` alone on the seeded dev database, `pytest tests-py/test_db.py` (one test
+on the plugin's `database_url`) and `pytest tests-py/test_plain.py` (one test, no database).
+Both tests connect with the driver a team's test would use (pg or @libsql/client, psycopg or
+sqlite3) and count the seeded users, so each pair does the same work. The "cache off" modes
+repeat db.run and the database test with PRISMA_TASKS_CLUSTER_CACHE=0 (every run makes its
+cluster anew: the figures before the cluster cache), on PostgreSQL only (SQLite has no cluster).
+Each figure is whole-process wall time (time.perf_counter around subprocess.run). Printed per
+backend and mode: the runs, the median, and for db.run against "alone" and pytest db against
+"pytest plain" the overhead (median - median) and the ratio, with the cores and the load
+average before and after: issue 12's db.run overhead and issue 14's "first database_url test
+over a plain pytest run". Nothing is asserted on timings; the dev database is stopped at the
+end and the temp folder removed (db.run and the plugin remove their own databases).
 """
 
 from __future__ import annotations
@@ -67,8 +75,34 @@ test("reaches its seeded database", async () => {
   assert.strictEqual(count, 1);
 });
 """
+PYTEST_DB = """import sqlite3
+
+import psycopg
+
+
+def test_finds_the_seeded_user(database_url):
+    if database_url.startswith("file:"):
+        connection = sqlite3.connect(database_url[len("file:"):])
+        count = connection.execute('SELECT count(*) FROM "User"').fetchone()[0]
+        connection.close()
+    else:
+        with psycopg.connect(database_url) as connection:
+            count = connection.execute('SELECT count(*) FROM "User"').fetchone()[0]
+    assert count == 1
+"""
+PYTEST_PLAIN = "def test_plain():\n    assert sum([1, 2]) == 3\n"
 WARM_UP = 'console.log("DATABASE_URL set:", Boolean(process.env.DATABASE_URL))'
 TEST = ["node", "--test", "tests-js/"]
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+MODES = {
+    # mode: (argv, cluster cache on, whose figure it is compared with)
+    "db.run": (["db.run", "--", *TEST], True, "alone"),
+    "db.run cache off": (["db.run", "--", *TEST], False, "alone"),
+    "alone": (TEST, True, ""),
+    "pytest db": ([*PYTEST, "tests-py/test_db.py"], True, "pytest plain"),
+    "pytest db cache off": ([*PYTEST, "tests-py/test_db.py"], False, "pytest plain"),
+    "pytest plain": ([*PYTEST, "tests-py/test_plain.py"], True, ""),
+}
 
 
 class Bench:
@@ -87,9 +121,12 @@ class Bench:
         repo.write("modules/identity/seeds/01_users.sql", SEED)
         repo.write("modules/orders/schema/models.prisma", ORDERS)
         repo.write("tests-js/db.test.js", NODE_TEST)
+        repo.write("tests-py/test_db.py", PYTEST_DB)
+        repo.write("tests-py/test_plain.py", PYTEST_PLAIN)
         (root / ".gitignore").write_text("node_modules\n.prisma-tasks/\ngenerated/\n")
         self.alone_env = dict(self.env)
-        self.times: dict[str, list[float]] = {"db.run": [], "alone": []}
+        self.modes = [m for m in MODES if backend == "postgres" or "cache off" not in m]
+        self.times: dict[str, list[float]] = {mode: [] for mode in self.modes}
 
     def run(self, argv: list[str], env: dict[str, str]) -> tuple[float, str]:
         start = time.perf_counter()
@@ -124,12 +161,16 @@ class Bench:
         print(output.strip().splitlines()[-1])
 
     def measure(self, mode: str) -> None:
-        if mode == "db.run":
-            elapsed, output = self.invoke("db.run", "--", *TEST)
-        else:
-            elapsed, output = self.run(TEST, self.alone_env)
-        if "# pass 1" not in output or "# fail 0" not in output:
-            sys.exit(f"{self.backend} {mode}: the node test did not pass:\n{output}")
+        argv, cache, _ = MODES[mode]
+        env = self.alone_env if mode == "alone" else dict(self.env)
+        if not cache:
+            env["PRISMA_TASKS_CLUSTER_CACHE"] = "0"
+        if argv[0] == "db.run":
+            argv = [sys.executable, "-m", "invoke", *argv]
+        elapsed, output = self.run(argv, env)
+        passed = "1 passed" in output if "pytest" in mode else "# pass 1" in output
+        if not passed:
+            sys.exit(f"{self.backend} {mode}: the test did not pass:\n{output}")
         self.times[mode].append(elapsed)
 
     def close(self) -> None:
@@ -148,23 +189,23 @@ def load() -> str:
 
 
 def report(benches: list[Bench]) -> None:
-    runs = max(len(b.times["alone"]) for b in benches)
-    width = max(len("db.run runs (s)"), 6 * runs - 1)
     header = (
-        f"{'backend':<9} {'db.run runs (s)':<{width}}  {'alone runs (s)':<{width}}  "
-        f"{'db.run med':>10} {'alone med':>9} {'overhead':>8} {'ratio':>6}"
+        f"{'backend':<9} {'mode':<20} {'runs (s)':<30} {'median':>7} {'over':>13} {'+s':>6} "
+        f"{'ratio':>6}"
     )
     print("\n" + header)
     print("-" * len(header))
     for bench in benches:
-        wrapped, alone = bench.times["db.run"], bench.times["alone"]
-        run_median, alone_median = statistics.median(wrapped), statistics.median(alone)
-        print(
-            f"{bench.backend:<9} {' '.join(f'{t:5.2f}' for t in wrapped):<{width}}  "
-            f"{' '.join(f'{t:5.2f}' for t in alone):<{width}}  "
-            f"{run_median:9.2f}s {alone_median:8.2f}s {run_median - alone_median:7.2f}s "
-            f"{run_median / alone_median:5.1f}x"
-        )
+        for mode in bench.modes:
+            times = bench.times[mode]
+            median = statistics.median(times)
+            anchor = MODES[mode][2]
+            versus = ""
+            if anchor:
+                base = statistics.median(bench.times[anchor])
+                versus = f"{anchor:>13} {median - base:5.2f}s {median / base:5.1f}x"
+            runs = " ".join(f"{t:5.2f}" for t in times)
+            print(f"{bench.backend:<9} {mode:<20} {runs:<30} {median:6.2f}s {versus}")
 
 
 def main() -> None:
@@ -182,13 +223,13 @@ def main() -> None:
                 benches.append(Bench(backend, tmp / backend))
                 benches[-1].prepare()
             print(
-                f"machine: {os.cpu_count()} cores; {options.runs} runs per mode, alternating; "
+                f"machine: {os.cpu_count()} cores; {options.runs} runs per mode, interleaved; "
                 f"load average before: {load()}"
             )
             for _ in range(options.runs):
                 for bench in benches:
-                    bench.measure("db.run")
-                    bench.measure("alone")
+                    for mode in bench.modes:
+                        bench.measure(mode)
             print(f"load average after: {load()}")
             report(benches)
         finally:

@@ -517,6 +517,25 @@ def test_server_provider_without_admin_url(settings: Settings, runtime_dir: Path
 
 
 # -- 10. parallel clones ---------------------------------------------------------------------
+def test_the_warm_pool_starts_with_the_second_clone_of_a_template(settings: Settings) -> None:
+    with provisioned("postgres", settings, environ={}) as databases:
+        assert databases.server is not None and databases.warm_clones > 0
+        template = databases.template(HASH_A, Prepare())
+        prefix = databases.record.database_prefix()
+
+        def ours() -> set[str]:
+            names = database_names(databases.server.admin_url)  # type: ignore[union-attr]
+            return {name for name in names if name.startswith(prefix)}
+
+        first = databases.clone(template)
+        assert ours() == {database_of(first)}, "one clone asked for, one made"
+        second = databases.clone(template)
+        assert wait_for(lambda: len(ours()) == 2 + databases.warm_clones), ours()
+        third = databases.clone(template)  # a pop from the pool
+        assert database_of(third) in ours() - {database_of(first), database_of(second)}
+        assert items(third) == ["from-template"]
+
+
 def test_parallel_clones_from_one_template(settings: Settings) -> None:
     threads, per_thread = 4, 5
     with provisioned("postgres", settings, environ={}) as databases:

@@ -82,6 +82,7 @@ def run_with_databases(
         # stdout stays its own (`db.run -- node x.js > out.json`).
         with contextlib.redirect_stdout(sys.stderr):
             template = databases.template(template_hash(settings, label, backend), prepare)
+        databases.warm_clones = 0  # it knows how many it needs: none made ahead in vain
         urls = [databases.clone(template) for _ in range(options.workers)]
         if options.keep:
             for url in urls:

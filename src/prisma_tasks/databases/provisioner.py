@@ -56,6 +56,7 @@ class Provisioner:
         self._lock = threading.Lock()
         self.warm_clones = 2 if self.store.clones_ahead else 0
         self._warm: dict[str, list[str]] = {}
+        self._asked: dict[str, int] = {}  # clones asked for, per template
         self._refilling: dict[str, bool] = {}
         self._workers: list[threading.Thread] = []
         self._closing = False
@@ -123,16 +124,21 @@ class Provisioner:
 
         Where a copy costs a server round trip, a few clones of each template are made ahead,
         in the background, while the caller works (`warm_clones`): a test then waits for a
-        pop, not for the copy.
+        pop, not for the copy. The pool starts with the second clone of a template: a run that
+        asks for one (a session's `database_url`, `db.run`) pays for no copies it never uses,
+        and its first copy has the server to itself.
         """
-        if template is not None and self.warm_clones > 0:
-            with self._lock:
-                ready = self._warm.setdefault(template, [])
-                name = ready.pop(0) if ready else None
+        if template is None or self.warm_clones <= 0:
+            return self._clone_now(template)
+        with self._lock:
+            ready = self._warm.setdefault(template, [])
+            name = ready.pop(0) if ready else None
+            self._asked[template] = self._asked.get(template, 0) + 1
+            pool_wanted = self._asked[template] > 1
+        url = self.store.url_for(name) if name is not None else self._clone_now(template)
+        if pool_wanted:
             self._refill(template)
-            if name is not None:
-                return self.store.url_for(name)
-        return self._clone_now(template)
+        return url
 
     def _refill(self, template: str) -> None:
         with self._lock:
