@@ -73,6 +73,7 @@ class LocalClusterBackend(ServerBackend):
         if cluster is None:
             cluster = LocalCluster.create(bindir=bindir, directory=self._directory)
             self._entry = EntryMeta(password="", project=self._project())
+            self.cluster = cluster  # before start: an interrupted start is stopped by close()
             cluster.start()
             origin = "new"
         self.cluster = cluster
@@ -94,12 +95,16 @@ class LocalClusterBackend(ServerBackend):
         if entry is None:
             return None
         cluster = LocalCluster(self._directory, bindir, 0, entry.password, run_as)
+        self.cluster = cluster  # before start: an interrupted start is stopped by close()
         try:
             cluster.start()
             cluster.rotate_password()
-        except Exception:
+        except BaseException as exc:
             cluster.remove()
-            self._directory.mkdir(mode=0o700)
+            self.cluster = None
+            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: stopped, and passed on
+                raise
+            self._directory.mkdir(mode=0o700, exist_ok=True)
             return None
         entry.uses += 1
         entry.project = self._project()
