@@ -164,9 +164,6 @@ class ClusterCache:
             os.rename(directory, self.folder / f"{_ENTRY_PREFIX}{secrets.token_hex(6)}")
         return True
 
-    def names(self) -> list[str]:
-        return [name for name, _ in self._entries()] if self.folder.is_dir() else []
-
 
 def clear(root: Path) -> int:
     """Remove every entry of every key (`invoke db.down`); how many there were."""

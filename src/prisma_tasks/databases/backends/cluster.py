@@ -76,7 +76,6 @@ class LocalClusterBackend(ServerBackend):
             self.cluster = cluster  # before start: an interrupted start is stopped by close()
             cluster.start()
             origin = "new"
-        self.cluster = cluster
         self.attach(cluster.url())
         self.description = (
             f"local cluster {cluster.directory} on port {cluster.port} ({origin}), "
