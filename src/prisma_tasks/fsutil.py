@@ -105,7 +105,7 @@ def fault_point(name: str) -> None:
     """A crash-test hook: with PRISMA_TASKS_FAULT=<name> (several: comma-separated) the process
     ends here at once, as if killed: no cleanup, no `finally`, no buffers flushed.
 
-    The wasm adapter's config has the same hook for Node (templates/postgresql.mjs):
+    The wasm adapter's config has the same hook for Node (templates/postgresql.cjs):
     `shadow:created` (SIGKILL right after the shadow database exists) and `shadow:created:hold`
     (wait there for ever, for a test to signal the run at that point)."""
     if name in os.environ.get(FAULT_VARIABLE, "").split(","):

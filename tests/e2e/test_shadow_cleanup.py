@@ -1,6 +1,6 @@
 """Shadow databases of wasm mode's `migrate diff` never outlive the run that made them.
 
-The adapter (prisma_cli/templates/postgresql.mjs) creates a scratch database beside the
+The adapter (prisma_cli/templates/postgresql.cjs) creates a scratch database beside the
 target for every diff (`prisma.migrate`, `prisma.diff`, the gate's drift step). Each test kills
 or interrupts a real `invoke` at the moment that database exists (PRISMA_TASKS_FAULT=
 shadow:created:hold makes Node wait there) and looks at the server: nothing may be left once

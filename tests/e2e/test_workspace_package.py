@@ -70,7 +70,7 @@ def test_the_cli_of_a_workspace_package_migrates_and_generates(
     repo.write("modules/identity/seeds/01_users.ts", SEED.replace("(prisma)", "(prisma: any)"))
     assert "seeded identity" in repo.ok("db.seed")
     provider = "sqlite" if backend == "sqlite" else "postgresql"
-    config = f"packages/db/.prisma-tasks/prisma/prisma.config.{provider}.mjs"
+    config = f"packages/db/.prisma-tasks/prisma/prisma.config.{provider}.cjs"
     assert (repo.root / config).is_file()
     assert not (repo.root / "node_modules").exists()
     assert "Database schema is up to date" in repo.ok("prisma.status")

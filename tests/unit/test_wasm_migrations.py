@@ -140,10 +140,10 @@ def sqlite_statements(sql: str) -> list[list[str]]:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
-    template = resources.files("prisma_tasks.prisma_cli").joinpath("templates", "sqlite.mjs")
-    source = template.read_text(encoding="utf-8").split("\n", 1)[1]  # drop the adapter import
+    template = resources.files("prisma_tasks.prisma_cli").joinpath("templates", "sqlite.cjs")
+    source = template.read_text(encoding="utf-8").split("\n", 1)[1]  # drop the adapter require
     result = subprocess.run(
-        [node, "--input-type=module", "-e", source + SPLITTER],
+        [node, "-e", source + SPLITTER],
         env={"SQL_UNDER_TEST": sql},
         capture_output=True,
         text=True,

@@ -1,6 +1,6 @@
 """Shadow databases: the scratch databases that Prisma's migrate commands replay the history on.
 
-In wasm mode the suite's adapter (prisma_cli/templates/postgresql.mjs) creates them on the
+In wasm mode the suite's adapter (prisma_cli/templates/postgresql.cjs) creates them on the
 server of the target database (`migrate diff`, so `prisma.migrate`, `prisma.diff` and the
 gate's drift step), named
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from prisma_tasks.databases.pg_server import PostgresServer
 
 SHADOW_PREFIX = "prisma_shadow_"
-PREFIX_VARIABLE = "PRISMA_TASKS_SHADOW_PREFIX"  # read by the adapter (templates/postgresql.mjs)
+PREFIX_VARIABLE = "PRISMA_TASKS_SHADOW_PREFIX"  # read by the adapter (templates/postgresql.cjs)
 UNKNOWN_START = "u"  # the adapter could not read its start time (no /proc): judged by pid alone
 
 

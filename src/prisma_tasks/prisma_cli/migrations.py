@@ -64,7 +64,7 @@ def ensure_lock(prisma: Prisma) -> None:
 
 
 # Wasm mode: the suite's config applies the history with the engine's deploy code path to a
-# scratch database and diffs from that database (see templates/common.mjs for why).
+# scratch database and diffs from that database (see templates/common.cjs for why).
 DIFF_VIA_DEPLOY = {"PRISMA_TASKS_DIFF_VIA_DEPLOY": "1"}
 HOLD = {"PRISMA_TASKS_HOLD": "1"}
 
@@ -293,7 +293,7 @@ def generate_wanted(prisma: Prisma, inputs: str | None = None) -> bool:
 
 def start_held_deploy(prisma: Prisma, database_url: str) -> Started:
     """`migrate deploy` (wasm mode) started ahead: it loads, then waits before it connects (and
-    before it reads the migrations folder) for `send("go")`; PRISMA_TASKS_HOLD in common.mjs."""
+    before it reads the migrations folder) for `send("go")`; PRISMA_TASKS_HOLD in common.cjs."""
     return prisma.start("migrate", "deploy", database_url=database_url, extra_env=HOLD)
 
 

@@ -226,7 +226,7 @@ class Prisma:
         extra_env: dict[str, str] | None = None,
         connects_to: str | None = None,
     ) -> Started:
-        """Start a command that waits for a line on its stdin (see templates/common.mjs:
+        """Start a command that waits for a line on its stdin (see templates/common.cjs:
         PRISMA_TASKS_URL_FROM_STDIN, PRISMA_TASKS_HOLD), so Node's start overlaps other work.
         `connects_to`: the URL it will be handed, for reporting a connection failure."""
         argv, env = self.command(*args, database_url=database_url, extra_env=extra_env)

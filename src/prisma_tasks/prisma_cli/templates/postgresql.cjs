@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
-import { constants as osConstants } from "node:os";
-import { PrismaPg } from "@prisma/adapter-pg";
-import pg from "pg";
+const { readFileSync } = require("node:fs");
+const { constants: osConstants } = require("node:os");
+const { PrismaPg } = require("@prisma/adapter-pg");
+const pg = require("pg");
 
 // adapter-pg 6.7 cannot deserialize the `char` (oid 18) and `name` (oid 19) columns that the
 // schema engine's catalog queries return. Native Prisma reads `name` as text and `char` as a

@@ -1,4 +1,4 @@
-import { PrismaLibSQL } from "@prisma/adapter-libsql";
+const { PrismaLibSQL } = require("@prisma/adapter-libsql");
 
 // Where SQLite itself says a statement ends: the token classes and transitions of SQLite's own
 // sqlite3_complete() (complete.c), so `;` inside strings, quoted identifiers, comments and
