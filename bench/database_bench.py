@@ -10,8 +10,9 @@ declares the same 5 models) and migrations 2..N add and drop an index or a colum
 history ends at the module schema (checked with `prisma migrate diff`: no pending change).
 --growing-schema restores the old synthesis, one new table per migration, labelled as such.
 
-Printed per size: cold cluster start (Provisioner.open(): initdb + pg_ctl start, median of
---runs), the template build (the real `prisma migrate deploy`, once), the clone cost (CREATE
+Printed per size: cold cluster start (Provisioner.open() with the cluster cache off: initdb +
+start, median of --runs), warm start (the same from the cluster cache: no initdb; target
+<= 0.3 s), the template build (the real `prisma migrate deploy`, once), the clone cost (CREATE
 DATABASE ... TEMPLATE with the warm pool off, median of --clones), the clone wait (the pool on,
 as a test sees it: --work seconds of the test's own work, then clone(); median of --clones), and
 the baseline a user would otherwise run on the same cluster: `prisma migrate reset --force
@@ -31,11 +32,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prisma_tasks.commands.template import content_hash, deploy_migrations
-from prisma_tasks.config import load_settings
+from prisma_tasks.config import Settings, load_settings
 from prisma_tasks.databases.provisioner import Provisioner, terminate_as_interrupt
 from prisma_tasks.prisma_cli.migrations import pending_change
 from prisma_tasks.prisma_cli.runner import Prisma
@@ -142,7 +143,8 @@ def seconds(action: Callable[[], object]) -> float:
 @dataclass
 class Row:
     migrations: int
-    cold_start: float
+    cold_start: float  # Provisioner.open() with the cluster cache off: initdb + start
+    warm_start: float  # the same from the cluster cache: take, start, new password
     template: float
     cost: float  # CREATE DATABASE ... TEMPLATE, the pool off
     wait: float  # clone() after --work seconds of a test's own work, the pool on
@@ -160,17 +162,12 @@ def measure(root: Path, migrations: int, growing: bool, runs: int, clones: int, 
     if prisma.engine.mode != "wasm":
         raise SystemExit(f"expected the wasm engine, got {prisma.describe()}")
 
-    starts: list[float] = []
+    cold, warm = cluster_opens(settings, environ, runs)
     provisioner: Provisioner | None = None
     try:
-        for run in range(runs):
-            candidate = Provisioner("postgres", settings, environ=environ)
-            starts.append(seconds(candidate.open))
-            if run < runs - 1:
-                candidate.close()
-            else:
-                provisioner = candidate
-        assert provisioner is not None
+        uncached = replace(settings, cluster_cache=False)  # the clones' own cluster, not shared
+        provisioner = Provisioner("postgres", uncached, environ=environ)
+        provisioner.open()
         pool = provisioner.warm_clones
         provisioner.warm_clones = 0  # cost and reset first, with nothing copying behind them
 
@@ -231,7 +228,8 @@ def measure(root: Path, migrations: int, growing: bool, runs: int, clones: int, 
             provisioner.close()
     return Row(
         migrations,
-        statistics.median(starts),
+        cold,
+        warm,
         template_seconds,
         statistics.median(cost_samples),
         statistics.median(wait_samples),
@@ -239,6 +237,27 @@ def measure(root: Path, migrations: int, growing: bool, runs: int, clones: int, 
         statistics.median(reset_samples),
         strategies,
     )
+
+
+def cluster_opens(settings: Settings, environ: dict[str, str], runs: int) -> tuple[float, float]:
+    """(median cold open, median warm open) of a run's local cluster: Provisioner.open() with
+    the cluster cache off (initdb + start), and with it on after one run filled it (each timed
+    run takes the entry its predecessor gave back). Closing is not timed."""
+    medians = []
+    for cached in (False, True):
+        variant = replace(settings, cluster_cache=cached)
+        if cached:
+            Provisioner("postgres", variant, environ=environ).open().close()  # fills the cache
+        samples = []
+        for _ in range(runs):
+            provisioner = Provisioner("postgres", variant, environ=environ)
+            samples.append(seconds(provisioner.open))
+            origin = provisioner.provider
+            provisioner.close()
+            if cached and "from the cluster cache" not in origin:
+                raise SystemExit(f"expected a cluster from the cache, got: {origin}")
+        medians.append(statistics.median(samples))
+    return medians[0], medians[1]
 
 
 STRATEGIES = ("WAL_LOG", "FILE_COPY")
@@ -308,6 +327,10 @@ def main() -> int:
         parser.error("--sizes: one or more history sizes >= 1")
     rows = []
     with terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix="prisma-tasks-db-") as tmp:
+        # Owner records and the cluster cache of this bench alone (and reachable by the
+        # unprivileged user that runs the clusters as root).
+        Path(tmp).chmod(0o755)
+        os.environ["PRISMA_TASKS_RUNTIME_DIR"] = str(Path(tmp) / "runtime")
         for size in sizes:
             root = Path(tmp) / f"history{size}"
             rows.append(measure(root, size, args.growing_schema, args.runs, args.clones, args.work))
@@ -319,18 +342,18 @@ def main() -> int:
         shape = f"fixed schema of {TABLES} tables; migrations 2..N add and drop an index or column"
     print(f"throwaway databases, {shape}")
     print(
-        f"seconds; cold start and reset median of {args.runs}, clone cost (pool off) and "
+        f"seconds; cold and warm start and reset median of {args.runs}, clone cost (pool off) and "
         f"clone wait (pool of 2, after {args.work:g} s of work) median of {args.clones}"
     )
     print(
-        f"{'migrations':>10}{'cold start':>11}{'template':>10}{'clone cost':>12}"
+        f"{'migrations':>10}{'cold start':>11}{'warm start':>11}{'template':>10}{'clone cost':>12}"
         f"{'clone wait':>12}{'reset':>8}{'reset/cost':>12}{'reset/wait':>12}"
         f"{'cost x1st':>11}{'wait x1st':>11}"
     )
     first = rows[0]
     for row in rows:
         print(
-            f"{row.migrations:>10}{row.cold_start:>11.3f}{row.template:>10.3f}"
+            f"{row.migrations:>10}{row.cold_start:>11.3f}{row.warm_start:>11.3f}{row.template:>10.3f}"
             f"{row.cost:>12.4f}{row.wait:>12.6f}{row.reset:>8.3f}"
             f"{row.reset / row.cost:>11.1f}x{row.reset / row.wait:>11.0f}x"
             f"{row.cost / first.cost:>10.2f}x{row.wait / first.wait:>10.2f}x"

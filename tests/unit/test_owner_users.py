@@ -115,20 +115,39 @@ def test_several_tokens_and_explicit_environments(clean_environment) -> None:
 def test_server_processes_are_started_without_tokens(
     clean_environment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """pg_ctl would hand them to the postmaster, which would then keep its own record alive."""
+    """The postmaster (and pg_ctl) would otherwise keep their own record alive."""
     seen: list[dict[str, str] | None] = []
 
     def fake_run(argv, **kwargs):
         seen.append(kwargs.get("env"))
         return subprocess.CompletedProcess(argv, 0, "", "")
 
+    class FakePostmaster:
+        pid = 4242
+        returncode: int | None = None
+
+        def __init__(self, argv, **kwargs) -> None:
+            seen.append(kwargs.get("env"))
+            (tmp_path / "data" / "postmaster.pid").write_text("4242\n\n\n\n\n\n\nready\n")
+
+        def poll(self) -> int | None:
+            return self.returncode
+
+        def send_signal(self, signum: int) -> None:
+            self.returncode = 0
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
     monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "Popen", FakePostmaster)
     owners.work_for("abc123")
     try:
         cluster = LocalCluster(tmp_path, Path("/nonexistent"), 5432, "pw", None)
         cluster.data_dir.mkdir()
         cluster.start()
         cluster.is_running()
+        cluster._process = None  # a cluster another process started: stopped through pg_ctl
         cluster.stop()
     finally:
         owners.stop_working_for("abc123")

@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import pwd
 import secrets
-import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prisma_tasks.databases.owners import without_users
@@ -41,6 +42,20 @@ INITDB_OPTIONS = (
     "UTF8",
     "--locale=C",
 )
+
+
+# Tuned for throwaway data; loopback only.
+SERVER_SETTINGS = (
+    "listen_addresses=127.0.0.1",
+    "fsync=off",
+    "full_page_writes=off",
+    "synchronous_commit=off",
+    "max_connections=200",
+    "shared_buffers=64MB",
+)
+STOP_TIMEOUT = 10  # seconds
+# pg_ctl's shutdown modes, as the postmaster reads them (pg_ctl.c).
+_STOP_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
 
 
 class ProvisionError(PrismaTasksError):
@@ -79,6 +94,7 @@ class LocalCluster:
     port: int
     password: str
     run_as: str | None
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
 
     @property
     def data_dir(self) -> Path:
@@ -165,39 +181,60 @@ class LocalCluster:
             raise ProvisionError(f"initdb failed in {self.directory}:\n{result.stderr.strip()}")
 
     def start(self, attempts: int = 5, preferred_port: int | None = None) -> None:
-        """Start on a free port; a port taken between probe and bind is retried on another."""
+        """Start on a free port; a port taken between probe and bind is retried on another.
+
+        The postmaster is started directly (in its own session, as pg_ctl does it) and watched
+        until its postmaster.pid says "ready": pg_ctl's own wait polls every 100 ms, which
+        made every start ~120 ms here against ~40 ms this way.
+        """
         last_error = ""
         for attempt in range(attempts):
             self.port = preferred_port if (attempt == 0 and preferred_port) else free_port()
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self._socket_option()} "
-                "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
-                "-c max_connections=200 -c shared_buffers=64MB"
-            )
-            result = subprocess.run(
-                self._command(
-                    str(self.bindir / "pg_ctl"),
-                    "start",
-                    "-D",
-                    str(self.data_dir),
-                    "-w",
-                    "-t",
-                    "30",
-                    "-l",
-                    str(self.directory / "server.log"),
-                    "-o",
-                    options,
-                ),
-                capture_output=True,
-                text=True,
-                env=without_users(),
-            )
-            if result.returncode == 0:
+            process = self._spawn_postmaster()
+            if self._wait_until_ready(process, timeout=30.0):
+                self._process = process
                 return
-            last_error = self._log_tail() or result.stderr.strip()
+            last_error = self._log_tail() or f"the server exited with code {process.returncode}"
             if "Address already in use" not in last_error and "could not bind" not in last_error:
                 break
         raise ProvisionError(f"PostgreSQL did not start in {self.directory}:\n{last_error}")
+
+    def _spawn_postmaster(self) -> subprocess.Popen[bytes]:
+        socket_folder = str(self.socket_dir)
+        argv = self._command(
+            str(self.bindir / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-k",
+            socket_folder if len(socket_folder.encode()) <= _SOCKET_DIR_MAX else "",
+            *(option for setting in SERVER_SETTINGS for option in ("-c", setting)),
+        )
+        with open(self.directory / "server.log", "ab") as log:
+            return subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=without_users(),
+                start_new_session=True,  # as pg_ctl: no Ctrl-C or hangup of ours reaches it
+            )
+
+    def _wait_until_ready(self, process: subprocess.Popen[bytes], timeout: float) -> bool:
+        """True once the postmaster's pid file names it and says "ready" (what `pg_ctl -w`
+        waits for); False when it exits first. Stopped and False after `timeout` seconds."""
+        pid_file = self.data_dir / "postmaster.pid"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if _ready(pid_file, process.pid):
+                return True
+            if process.poll() is not None:
+                return False
+            time.sleep(0.005)
+        process.send_signal(signal.SIGQUIT)
+        process.wait()
+        return False
 
     def rotate_password(self) -> None:
         """A new superuser password (a cached cluster: what earlier runs knew opens nothing)."""
@@ -212,11 +249,6 @@ class LocalCluster:
                 )
             )
         self.password = new
-
-    def _socket_option(self) -> str:
-        """The -k value, quoted: pg_ctl hands the options to a shell (paths may have spaces)."""
-        folder = str(self.socket_dir)
-        return shlex.quote(folder if len(folder.encode()) <= _SOCKET_DIR_MAX else "")
 
     def _log_tail(self) -> str:
         try:
@@ -234,9 +266,18 @@ class LocalCluster:
 
     def stop(self, mode: str = "immediate") -> bool:
         """Stop the server; True when it is down. `immediate` for a cluster that is removed
-        next; `fast` (a clean shutdown: no recovery at the next start) for one kept."""
+        next; `fast` (a clean shutdown: no recovery at the next start) for one kept. A server
+        this object started is signalled and waited for directly; any other through pg_ctl."""
         if not self.data_dir.exists():
             return True
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(_STOP_SIGNALS[mode])
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+                return True
+            except subprocess.TimeoutExpired:
+                pass  # pg_ctl below, which also escalates nothing: say it is not down
         result = subprocess.run(
             self._command(
                 str(self.bindir / "pg_ctl"),
@@ -246,6 +287,8 @@ class LocalCluster:
                 "-m",
                 mode,
                 "-w",
+                "-t",
+                str(STOP_TIMEOUT),
             ),
             capture_output=True,
             env=without_users(),
@@ -285,3 +328,13 @@ def _require_traversable(folder: Path, user: str, what: str = "") -> None:
 
 def _group_of(user: str) -> int:
     return pwd.getpwnam(user).pw_gid
+
+
+def _ready(pid_file: Path, pid: int) -> bool:
+    """postmaster.pid names `pid` on its first line and "ready" on its eighth (the postmaster
+    status line, LOCK_FILE_LINE_PM_STATUS in PostgreSQL's miscadmin.h)."""
+    try:
+        lines = pid_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"

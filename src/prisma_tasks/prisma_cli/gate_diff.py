@@ -17,6 +17,9 @@ from prisma_tasks.prisma_cli import migrations
 from prisma_tasks.prisma_cli.runner import Prisma, Started, placeholder_url
 
 HANDED_URL = {"PRISMA_TASKS_URL_FROM_STDIN": "1"}
+# The handed database is an empty clone made for this diff: the history is applied to it, not
+# to a scratch database the adapter would create beside it (templates/common.cjs).
+DIFF_ON_HANDED = {"PRISMA_TASKS_DIFF_ON_HANDED": "1"}
 
 
 def schema_files(prisma: Prisma) -> list[Path]:
@@ -41,6 +44,7 @@ class DriftAndFormat:
         extra_env = {
             **migrations.DIFF_VIA_DEPLOY,
             **HANDED_URL,
+            **DIFF_ON_HANDED,
             "PRISMA_TASKS_FORMAT_CHECK": str(request),
             "NODE_OPTIONS": node_options,
         }

@@ -67,8 +67,12 @@ function configDir(files) {
 }
 
 // In diff mode the engine's main connection is a scratch database (dropped afterwards), never
-// the database DATABASE_URL names: the history is applied to it.
+// the database DATABASE_URL names: the history is applied to it. With
+// PRISMA_TASKS_DIFF_ON_HANDED=1 (the gate, whose handed database is an empty throwaway clone
+// made for this diff alone) the history is applied to the handed database itself: no scratch
+// to create and drop.
 function scratchOnly(factory) {
+  if (process.env.PRISMA_TASKS_DIFF_ON_HANDED === "1") return factory;
   factory.connect = async () => {
     const scratch = await factory.connectToShadowDb();
     const dispose = once(scratch.dispose.bind(scratch));
