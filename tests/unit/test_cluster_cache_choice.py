@@ -1,21 +1,28 @@
-"""Which cached cluster a run takes, which ones go, and what the cache key depends on."""
+"""Which cached cluster a run takes, which ones go, what the cache key depends on, and what a
+broken entry or cache folder does (a miss, never an error)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from prisma_tasks.config import load_settings
 from prisma_tasks.databases.cluster_cache import (
+    FOLDER,
     MAX_AGE_SECONDS,
     MAX_ENTRIES,
     MAX_PER_PROJECT,
     MAX_USES,
+    META,
+    ClusterCache,
     EntryMeta,
     cache_key,
     choose,
     evictions,
+    read_meta,
 )
 from prisma_tasks.errors import ConfigError
 
@@ -86,3 +93,73 @@ def test_cluster_cache_setting_rejects_what_is_not_a_boolean(tmp_path: Path) -> 
     (tmp_path / "pyproject.toml").write_text('[tool.prisma-tasks]\ncluster_cache = "no"\n')
     with pytest.raises(ConfigError, match="cluster_cache must be true or false, got str"):
         load_settings(tmp_path, environ={})
+
+
+GOOD: dict[str, Any] = {
+    "password": "pw",
+    "project": "/repo",
+    "templates": ["pt_tpl_a"],
+    "uses": 3,
+    "created": NOW,
+    "returned": NOW,
+}
+
+
+def write_entry(folder: Path, data: Any) -> Path:
+    folder.mkdir(parents=True)
+    (folder / META).write_text(data if isinstance(data, str) else json.dumps(data))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"uses": "x"},
+        {"uses": True},
+        {"uses": 1.5},
+        {"templates": 5},
+        {"templates": ["ok", 7]},
+        {"password": None},
+        {"password": 12},
+        {"project": ["/repo"]},
+        {"created": "yesterday"},
+        {"returned": float("nan")},
+        {"created": float("inf")},
+        {"unknown": 1},
+    ],
+    ids=repr,
+)
+def test_a_meta_with_a_wrong_type_is_no_entry(tmp_path: Path, changed: dict[str, Any]) -> None:
+    entry = write_entry(tmp_path / "entry", {**GOOD, **changed})
+    assert read_meta(entry) is None
+
+
+@pytest.mark.parametrize("raw", ["", "{", "[]", "5", "null", '"pw"', "{}", '{"uses": 1}'])
+def test_a_meta_that_is_not_an_object_with_a_password_is_no_entry(tmp_path: Path, raw: str) -> None:
+    assert read_meta(write_entry(tmp_path / "entry", raw)) is None
+
+
+def test_a_good_meta_is_read_with_defaults_for_what_it_lacks(tmp_path: Path) -> None:
+    assert read_meta(write_entry(tmp_path / "full", GOOD)) == EntryMeta(**GOOD)
+    sparse = read_meta(write_entry(tmp_path / "sparse", {"password": "pw", "created": 1}))
+    assert sparse is not None and sparse.uses == 0 and sparse.templates == []
+
+
+def test_an_entry_with_a_corrupt_meta_is_a_miss_and_removed(tmp_path: Path) -> None:
+    cache = ClusterCache(tmp_path, "key")
+    write_entry(cache.folder / "entry-bad", {**GOOD, "uses": "x", "created": 1e18})
+    into = tmp_path / "into"
+    into.mkdir()
+    assert cache.take(into, "/repo") is None
+    assert list(cache.folder.glob("entry-*")) == [] and list(into.iterdir()) == []
+
+
+def test_a_cache_folder_that_cannot_be_used_is_a_miss(tmp_path: Path) -> None:
+    (tmp_path / FOLDER / "key" / ".lock").mkdir(parents=True)  # a folder: open() fails
+    (tmp_path / FOLDER / "other").write_text("a file where a key's folder belongs")
+    into = tmp_path / "into"
+    into.mkdir()
+    assert ClusterCache(tmp_path, "key").take(into, "/repo") is None
+    assert ClusterCache(tmp_path, "other").take(into, "/repo") is None
+    assert ClusterCache(tmp_path / "missing", "key").take(into, "/repo") is None
+    assert list(into.iterdir()) == []

@@ -36,13 +36,15 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import math
 import os
 import secrets
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from prisma_tasks.fsutil import write_atomically
 
@@ -133,7 +135,14 @@ class ClusterCache:
         return found
 
     def take(self, into: Path, project: str) -> EntryMeta | None:
-        """Move the best entry onto the empty folder `into`; its meta, or None on a miss."""
+        """Move the best entry onto the empty folder `into`; its meta, or None on a miss. A
+        broken entry or cache folder is a miss too: the cache never costs a run."""
+        try:
+            return self._take(into, project)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _take(self, into: Path, project: str) -> EntryMeta | None:
         if not self.folder.is_dir():
             return None
         with self._locked():
@@ -178,11 +187,36 @@ def clear(root: Path) -> int:
 
 
 def read_meta(entry: Path) -> EntryMeta | None:
+    """The entry's meta; None when it is missing, unreadable or any field has the wrong type."""
     try:
         data = json.loads((entry / META).read_text(encoding="utf-8"))
-        return EntryMeta(**data)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError):
         return None
+    return meta_from(data)
+
+
+def meta_from(data: Any) -> EntryMeta | None:
+    if not isinstance(data, dict) or "password" not in data:
+        return None
+    kinds = {item.name: _KINDS[str(item.type)] for item in fields(EntryMeta)}
+    if set(data) - set(kinds):
+        return None
+    if not all(kinds[name](value) for name, value in data.items()):
+        return None
+    return EntryMeta(**data)
+
+
+def _is_number(value: Any) -> bool:
+    # bool is an int to isinstance; NaN and infinity would never retire an entry
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_KINDS = {  # EntryMeta's annotations (strings: `from __future__ import annotations`)
+    "str": lambda value: isinstance(value, str),
+    "int": lambda value: isinstance(value, int) and not isinstance(value, bool),
+    "float": _is_number,
+    "list[str]": lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
+}
 
 
 def _remove(path: Path) -> None:
