@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -59,6 +60,10 @@ def test_the_next_run_takes_the_cluster_and_its_template(
     meta = cluster_cache.read_meta(entry)
     assert meta is not None and meta.templates == [f"pt_tpl_{HASH_A[:24]}"]
     assert (entry / cluster_cache.META).stat().st_mode & 0o777 == 0o600
+    # the meta beside the cluster folder, in a folder of ours the server's user cannot enter
+    assert entry.stat().st_uid == os.getuid() and entry.stat().st_mode & 0o777 == 0o700
+    assert sorted(path.name for path in entry.iterdir()) == ["cache.json", "cluster"]
+    assert not (entry / cluster_cache.CLUSTER / cluster_cache.META).exists()
     assert not postgres_pids(entry), "a cached cluster is stopped"
     assert cluster_dirs(runtime_dir) == [] and record_files(runtime_dir) == []
 
@@ -145,11 +150,12 @@ def test_an_entry_that_does_not_start_is_a_miss_and_removed(
 ) -> None:
     one_run(settings, Prepare())
     (entry,) = entries(runtime_dir)
-    (entry / "data" / "PG_VERSION").write_text("7\n")  # a data directory no server accepts
+    # a data directory no server accepts
+    (entry / cluster_cache.CLUSTER / "data" / "PG_VERSION").write_text("7\n")
     provider, _ = one_run(settings, Prepare())
     assert "(new)" in provider
     (entry,) = entries(runtime_dir)  # the new run's, not the broken one
-    assert (entry / "data" / "PG_VERSION").read_text().strip() != "7"
+    assert (entry / cluster_cache.CLUSTER / "data" / "PG_VERSION").read_text().strip() != "7"
 
 
 def test_a_run_killed_holding_a_cached_cluster_is_reaped(

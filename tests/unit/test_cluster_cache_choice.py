@@ -11,6 +11,7 @@ import pytest
 
 from prisma_tasks.config import load_settings
 from prisma_tasks.databases.cluster_cache import (
+    CLUSTER,
     FOLDER,
     MAX_AGE_SECONDS,
     MAX_ENTRIES,
@@ -163,3 +164,32 @@ def test_a_cache_folder_that_cannot_be_used_is_a_miss(tmp_path: Path) -> None:
     assert ClusterCache(tmp_path, "other").take(into, "/repo") is None
     assert ClusterCache(tmp_path / "missing", "key").take(into, "/repo") is None
     assert list(into.iterdir()) == []
+
+
+def a_cluster_folder(parent: Path, name: str = "pg-run") -> Path:
+    folder = parent / name
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "PG_VERSION").write_text("15\n")
+    return folder
+
+
+def test_a_given_back_folder_is_taken_whole_and_its_meta_stays_out_of_it(tmp_path: Path) -> None:
+    cache = ClusterCache(tmp_path, "key")
+    assert cache.give_back(a_cluster_folder(tmp_path), EntryMeta(password="pw", project="/repo"))
+    (entry,) = cache.folder.glob("entry-*")
+    assert sorted(path.name for path in entry.iterdir()) == sorted([CLUSTER, META])
+    into = tmp_path / "into"
+    into.mkdir()
+    taken = cache.take(into, "/repo")
+    assert taken is not None and taken.password == "pw"
+    assert sorted(path.name for path in into.iterdir()) == ["data"]
+    assert list(cache.folder.glob("entry-*")) == []
+
+
+def test_an_entry_without_its_cluster_folder_is_a_miss_and_removed(tmp_path: Path) -> None:
+    cache = ClusterCache(tmp_path, "key")
+    write_entry(cache.folder / "entry-half", GOOD)  # a give back killed before its rename
+    into = tmp_path / "into"
+    into.mkdir()
+    assert cache.take(into, "/repo") is None
+    assert list(cache.folder.glob("entry-*")) == [] and list(into.iterdir()) == []

@@ -2,13 +2,18 @@
 template build (issue "Speed to the floor": a first database in under a second).
 
 A run that started a local cluster and leaves it as it found it (no database of its own left,
-no shadow database, no role added) stops it cleanly and moves its folder here instead of
-removing it; a later run on the same binaries moves it back out and starts it. The templates
-the cluster holds (`pt_tpl_<content hash>`) come with it, so the provisioner finds its
-template current and clones at once. An entry is one stopped cluster folder:
+no shadow database, no role added, no lasting setting or object: backends/cluster.py) stops it
+cleanly and moves its folder here instead of removing it; a later run on the same binaries moves
+it back out and starts it. The templates the cluster holds (`pt_tpl_<content hash>`) come with
+it, so the provisioner finds its template current and clones at once. An entry is a folder this
+process's user owns (0700), holding the stopped cluster folder and, beside it, the meta:
 
-    <state_root>/cluster-cache/<key>/<entry>/data/      the stopped data directory
-    <state_root>/cluster-cache/<key>/<entry>/cache.json  password, uses, project, templates
+    <state_root>/cluster-cache/<key>/<entry>/cluster/     the stopped cluster folder (data/ ...)
+    <state_root>/cluster-cache/<key>/<entry>/cache.json   password, uses, project, templates
+
+The meta is not inside the cluster folder: as root that folder belongs to the user the server
+runs as, who could plant a symlink there to redirect a write of ours. An entry without both
+is removed when next seen (a give back a kill interrupted).
 
 `key` names everything an entry must match to be reused: the binaries (path, version file,
 size and mtime of `postgres`), the initdb options (pg_local.INITDB_OPTIONS), the user that runs
@@ -17,12 +22,13 @@ directory (cp -a of ~40 MB per take) costs about what initdb does; a running clu
 runs needs a daemon to own it and a way to stop it when nobody uses it. A rename is atomic and
 free, and an entry is owned by one run at a time:
 
-- take: under the cache's lock, the chosen entry is renamed onto the empty folder the run
-  recorded in its owner record before (backends/cluster.py): from that instant it is that
-  run's cluster, reaped like any other if the run is killed;
+- take: under the cache's lock, the chosen entry's cluster folder is renamed onto the empty
+  folder the run recorded in its owner record before (backends/cluster.py): from that instant it
+  is that run's cluster, reaped like any other if the run is killed;
 - give back: the run stops the cluster (`pg_ctl stop -m fast`: a clean shutdown, no recovery
-  at the next start), then renames it in under the lock; a run killed before the rename left
-  an ordinary reapable folder behind, one killed after it left a complete entry.
+  at the next start), then, under the lock, writes the meta into a new entry folder and renames
+  the cluster folder in; a run killed before that rename left an ordinary reapable folder
+  behind, one killed after it left a complete entry.
 
 Each take rotates the superuser's password, so a URL a previous run printed or exported no
 longer opens the cluster. Bounds: MAX_ENTRIES in all per key, MAX_PER_PROJECT per project;
@@ -46,11 +52,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from prisma_tasks.fsutil import write_atomically
-
-FORMAT = 1  # bump when an entry's layout or meaning changes: old entries are then never taken
+FORMAT = 2  # bump when an entry's layout or meaning changes: old entries are then never taken
 FOLDER = "cluster-cache"
 META = "cache.json"
+CLUSTER = "cluster"
 MAX_ENTRIES = 4
 MAX_PER_PROJECT = 2
 MAX_USES = 50
@@ -128,7 +133,7 @@ class ClusterCache:
         found = []
         for path in sorted(self.folder.glob(f"{_ENTRY_PREFIX}*")):
             meta = read_meta(path)
-            if meta is None:  # unreadable: not an entry anyone can use
+            if meta is None or not (path / CLUSTER).is_dir():  # not an entry anyone can use
                 _remove(path)
                 continue
             found.append((path.name, meta))
@@ -152,25 +157,29 @@ class ClusterCache:
                 _remove(self.folder / old)
             if name is None:
                 return None
+            entry = self.folder / name
             try:
-                os.rename(self.folder / name, into)  # replaces the empty folder in one step
-            except OSError:
-                return None
-        meta = dict(entries)[name]
-        (into / META).unlink(missing_ok=True)
-        return meta
+                os.rename(entry / CLUSTER, into)  # replaces the empty folder in one step
+            finally:  # taken, or broken: either way no other run may find it
+                _remove(entry)
+        return dict(entries)[name]
 
     def give_back(self, directory: Path, meta: EntryMeta) -> bool:
         """Move a stopped cluster folder in as a new entry; False (nothing moved) if retired."""
         meta.returned = time.time()
         if meta.retired(meta.returned):
             return False
-        write_atomically(directory / META, json.dumps(asdict(meta)))
-        os.chmod(directory / META, 0o600)
         with self._locked():
             for old in evictions(self._entries(), meta.project):
                 _remove(self.folder / old)
-            os.rename(directory, self.folder / f"{_ENTRY_PREFIX}{secrets.token_hex(6)}")
+            entry = self.folder / f"{_ENTRY_PREFIX}{secrets.token_hex(6)}"
+            entry.mkdir(mode=0o700)
+            try:
+                _write_new(entry / META, json.dumps(asdict(meta)))
+                os.rename(directory, entry / CLUSTER)
+            except BaseException:
+                _remove(entry)
+                raise
         return True
 
 
@@ -217,6 +226,13 @@ _KINDS = {  # EntryMeta's annotations (strings: `from __future__ import annotati
     "float": _is_number,
     "list[str]": lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
 }
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create `path` (never through a symlink, never over a file) readable by us alone."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _remove(path: Path) -> None:
