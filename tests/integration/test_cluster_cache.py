@@ -106,6 +106,56 @@ def test_a_cluster_left_changed_is_removed_not_cached(
     assert directory.is_dir() == (leftover == "kept database")
 
 
+LASTING_CHANGES = {  # what a run may do that outlives its databases: (database, statements)
+    "ALTER SYSTEM": ("postgres", ["ALTER SYSTEM SET work_mem = '8MB'"]),
+    "ALTER ROLE SET": ("postgres", ["ALTER ROLE postgres SET work_mem = '8MB'"]),
+    "ALTER DATABASE SET": ("postgres", ["ALTER DATABASE template1 SET work_mem = '8MB'"]),
+    "connection limit": ("postgres", ["ALTER ROLE postgres CONNECTION LIMIT 50"]),
+    "valid until": ("postgres", ["ALTER ROLE postgres VALID UNTIL 'infinity'"]),
+    "role granted": ("postgres", ["GRANT pg_read_all_data TO postgres"]),
+    "subscription": (
+        "postgres",
+        [
+            "CREATE SUBSCRIPTION made_by_a_test CONNECTION 'dbname=nowhere' PUBLICATION p"
+            " WITH (connect = false)"
+        ],
+    ),
+    "replication origin": ("postgres", ["SELECT pg_replication_origin_create('made_by_a_test')"]),
+    "table in postgres": ("postgres", ["CREATE TABLE made_by_a_test (id int)"]),
+    "function in postgres": (
+        "postgres",
+        ["CREATE FUNCTION made_by_a_test() RETURNS int LANGUAGE sql AS 'SELECT 1'"],
+    ),
+    "default privileges": (
+        "postgres",
+        ["ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC"],
+    ),
+    "schema in template1": ("template1", ["CREATE SCHEMA made_by_a_test"]),
+    "table in template1": ("template1", ["CREATE TABLE public.made_by_a_test (id int)"]),
+}
+
+
+@pytest.mark.parametrize("change", ["nothing (the control)", *LASTING_CHANGES])
+def test_a_cluster_with_lasting_changes_is_removed_not_cached(
+    settings: Settings, runtime_dir: Path, change: str
+) -> None:
+    databases = Provisioner("postgres", settings, environ={}).open()
+    try:
+        assert databases.cluster is not None
+        directory = databases.cluster.directory
+        database, statements = LASTING_CHANGES.get(change, ("postgres", []))
+        with psycopg.connect(databases.cluster.url(database), autocommit=True) as connection:
+            for statement in statements:
+                connection.execute(statement)
+    finally:
+        databases.close()
+    if change not in LASTING_CHANGES:
+        assert len(entries(runtime_dir)) == 1, "a clean cluster is cached"
+        return
+    assert entries(runtime_dir) == []
+    assert not directory.exists()
+
+
 def test_cluster_cache_off_removes_the_cluster(settings: Settings, runtime_dir: Path) -> None:
     off = dataclasses.replace(settings, cluster_cache=False)
     one_run(off, Prepare())
