@@ -41,8 +41,8 @@ def test_the_newest_entry_of_the_same_project_is_taken_before_newer_ones_of_othe
         ("new-other", meta("/other", returned=NOW)),
         ("new-mine", meta(returned=NOW - 10)),
     ]
-    assert choose(entries, "/repo", NOW) == ("new-mine", [])
-    assert choose(entries, "/third", NOW) == ("new-other", [])
+    assert choose(entries, "/repo", NOW, "") == ("new-mine", [])
+    assert choose(entries, "/third", NOW, "") == ("new-other", [])
 
 
 def test_worn_and_old_entries_are_retired_not_taken() -> None:
@@ -51,9 +51,9 @@ def test_worn_and_old_entries_are_retired_not_taken() -> None:
         ("stale", meta(age=MAX_AGE_SECONDS, returned=NOW)),
         ("fine", meta(uses=MAX_USES - 1, age=MAX_AGE_SECONDS - 1, returned=NOW - 99)),
     ]
-    assert choose(entries, "/repo", NOW) == ("fine", ["worn", "stale"])
-    assert choose(entries[:2], "/repo", NOW) == (None, ["worn", "stale"])
-    assert choose([], "/repo", NOW) == (None, [])
+    assert choose(entries, "/repo", NOW, "") == ("fine", ["worn", "stale"])
+    assert choose(entries[:2], "/repo", NOW, "") == (None, ["worn", "stale"])
+    assert choose([], "/repo", NOW, "") == (None, [])
 
 
 def test_a_new_entry_evicts_the_oldest_of_its_project_then_the_oldest_of_all() -> None:
@@ -193,3 +193,21 @@ def test_an_entry_without_its_cluster_folder_is_a_miss_and_removed(tmp_path: Pat
     into.mkdir()
     assert cache.take(into, "/repo") is None
     assert list(cache.folder.glob("entry-*")) == [] and list(into.iterdir()) == []
+
+
+def test_an_entry_given_back_before_a_reboot_is_retired_not_taken(tmp_path: Path) -> None:
+    before = ClusterCache(tmp_path, "key", boot_id="boot-1")
+    assert before.give_back(a_cluster_folder(tmp_path), EntryMeta(password="pw"))
+    (entry,) = before.folder.glob("entry-*")
+    kept = read_meta(entry)
+    assert kept is not None and kept.boot_id == "boot-1"
+    into = tmp_path / "into"
+    into.mkdir()
+    assert ClusterCache(tmp_path, "key", boot_id="boot-2").take(into, "") is None
+    assert list(before.folder.glob("entry-*")) == [] and list(into.iterdir()) == []
+
+
+def test_the_boot_id_is_part_of_retirement() -> None:
+    entries = [("before", meta()), ("now", EntryMeta(password="pw", boot_id="b", returned=NOW - 9))]
+    assert choose(entries, "/repo", NOW, "b") == ("now", ["before"])
+    assert choose(entries, "/repo", NOW, "") == ("before", ["now"])

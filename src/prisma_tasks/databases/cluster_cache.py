@@ -32,8 +32,10 @@ free, and an entry is owned by one run at a time:
 
 Each take rotates the superuser's password, so a URL a previous run printed or exported no
 longer opens the cluster. Bounds: MAX_ENTRIES in all per key, MAX_PER_PROJECT per project;
-an entry is retired after MAX_USES takes or MAX_AGE_SECONDS. `invoke db.down` clears the cache;
-`cluster_cache = false` (or PRISMA_TASKS_CLUSTER_CACHE=0) turns it off.
+an entry is retired after MAX_USES takes or MAX_AGE_SECONDS, and after a reboot (the boot id
+it was given back under is not the current one): the clusters run with fsync off, so one a
+crash or reboot interrupted may have lost writes it had reported done. `invoke db.down` clears
+the cache; `cluster_cache = false` (or PRISMA_TASKS_CLUSTER_CACHE=0) turns it off.
 """
 
 from __future__ import annotations
@@ -72,9 +74,22 @@ class EntryMeta:
     uses: int = 0
     created: float = field(default_factory=time.time)
     returned: float = field(default_factory=time.time)
+    boot_id: str = ""  # the kernel's boot id when given back ("" where there is none)
 
-    def retired(self, now: float) -> bool:
-        return self.uses >= MAX_USES or now - self.created >= MAX_AGE_SECONDS
+    def retired(self, now: float, boot_id: str) -> bool:
+        return (
+            self.boot_id != boot_id
+            or self.uses >= MAX_USES
+            or now - self.created >= MAX_AGE_SECONDS
+        )
+
+
+def current_boot_id() -> str:
+    """Linux's id of this boot; "" where it cannot be read (then every entry has "")."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except (OSError, ValueError):
+        return ""
 
 
 def cache_key(bindir: Path, run_as: str | None, initdb_options: tuple[str, ...]) -> str:
@@ -90,12 +105,12 @@ def cache_key(bindir: Path, run_as: str | None, initdb_options: tuple[str, ...])
 
 
 def choose(
-    entries: list[tuple[str, EntryMeta]], project: str, now: float
+    entries: list[tuple[str, EntryMeta]], project: str, now: float, boot_id: str
 ) -> tuple[str | None, list[str]]:
     """(the entry to take, the retired entries to remove): the newest live entry of this
     project, else the newest live entry (its templates are rebuilt if the schema differs)."""
-    retired = [name for name, meta in entries if meta.retired(now)]
-    live = [(name, meta) for name, meta in entries if not meta.retired(now)]
+    retired = [name for name, meta in entries if meta.retired(now, boot_id)]
+    live = [(name, meta) for name, meta in entries if not meta.retired(now, boot_id)]
     live.sort(key=lambda item: (item[1].project == project, item[1].returned), reverse=True)
     return (live[0][0] if live else None), retired
 
@@ -112,10 +127,12 @@ def evictions(entries: list[tuple[str, EntryMeta]], project: str) -> list[str]:
 
 
 class ClusterCache:
-    """The entries of one key under `root` (the owner records' state root)."""
+    """The entries of one key under `root` (the owner records' state root); `boot_id` is
+    current_boot_id() unless a test gives another."""
 
-    def __init__(self, root: Path, key: str) -> None:
+    def __init__(self, root: Path, key: str, boot_id: str | None = None) -> None:
         self.folder = root / FOLDER / key
+        self.boot_id = current_boot_id() if boot_id is None else boot_id
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -152,7 +169,7 @@ class ClusterCache:
             return None
         with self._locked():
             entries = self._entries()
-            name, retired = choose(entries, project, time.time())
+            name, retired = choose(entries, project, time.time(), self.boot_id)
             for old in retired:
                 _remove(self.folder / old)
             if name is None:
@@ -166,8 +183,8 @@ class ClusterCache:
 
     def give_back(self, directory: Path, meta: EntryMeta) -> bool:
         """Move a stopped cluster folder in as a new entry; False (nothing moved) if retired."""
-        meta.returned = time.time()
-        if meta.retired(meta.returned):
+        meta.returned, meta.boot_id = time.time(), self.boot_id
+        if meta.retired(meta.returned, self.boot_id):
             return False
         with self._locked():
             for old in evictions(self._entries(), meta.project):
