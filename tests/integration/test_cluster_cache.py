@@ -34,12 +34,22 @@ def entries(runtime_dir: Path) -> list[Path]:
     return sorted((runtime_dir / cluster_cache.FOLDER).glob("*/entry-*"))
 
 
-def one_run(settings: Settings, prepare: Prepare, hash_: str = HASH_A) -> tuple[str, str]:
-    """Open, build or reuse the template, clone, close; (the provider line, the clone's URL)."""
-    with provisioned("postgres", settings, environ={}) as databases:
+def one_run(
+    settings: Settings, prepare: Prepare, hash_: str = HASH_A, log: list[str] | None = None
+) -> tuple[str, str]:
+    """Open, build or reuse the template, clone, close; (the provider line, the clone's URL).
+    `log` gets the provisioner's lines about the cache: none on the normal path."""
+    lines: list[str] = []
+    with provisioned("postgres", settings, environ={}, log=lines.append) as databases:
         url = databases.clone(databases.template(hash_, prepare))
         assert items(url) == ["from-template"]
-        return databases.provider, url
+        provider = databases.provider
+    cache_lines = [line for line in lines if line.startswith("cluster cache:")]
+    if log is None:
+        assert cache_lines == []
+    else:
+        log += cache_lines
+    return provider, url
 
 
 def refuses(url: str) -> bool:
@@ -88,7 +98,8 @@ def test_the_next_run_takes_the_cluster_and_its_template(
 def test_a_cluster_left_changed_is_removed_not_cached(
     settings: Settings, runtime_dir: Path, leftover: str
 ) -> None:
-    databases = Provisioner("postgres", settings, environ={}).open()
+    lines: list[str] = []
+    databases = Provisioner("postgres", settings, environ={}, log=lines.append).open()
     try:
         assert databases.cluster is not None
         directory, admin = databases.cluster.directory, databases.cluster.url()
@@ -104,34 +115,62 @@ def test_a_cluster_left_changed_is_removed_not_cached(
         databases.close()
     assert entries(runtime_dir) == []
     assert directory.is_dir() == (leftover == "kept database")
+    reason = {"role": ["a role was left behind"], "database": ["a database was left behind"]}
+    said = [line for line in lines if line.startswith("cluster cache:")]
+    assert said == [f"cluster cache: not kept ({why})" for why in reason.get(leftover, [])]
 
 
-LASTING_CHANGES = {  # what a run may do that outlives its databases: (database, statements)
-    "ALTER SYSTEM": ("postgres", ["ALTER SYSTEM SET work_mem = '8MB'"]),
-    "ALTER ROLE SET": ("postgres", ["ALTER ROLE postgres SET work_mem = '8MB'"]),
-    "ALTER DATABASE SET": ("postgres", ["ALTER DATABASE template1 SET work_mem = '8MB'"]),
-    "connection limit": ("postgres", ["ALTER ROLE postgres CONNECTION LIMIT 50"]),
-    "valid until": ("postgres", ["ALTER ROLE postgres VALID UNTIL 'infinity'"]),
-    "role granted": ("postgres", ["GRANT pg_read_all_data TO postgres"]),
+OBJECTS_IN_POSTGRES = "objects were left in postgres"
+SUPERUSER_CHANGED = "the superuser was changed"
+SETTINGS = "ALTER ROLE/DATABASE ... SET settings were left behind"
+# What a run may do that outlives its databases: (database, statement, the logged reason's start)
+LASTING_CHANGES = {
+    "ALTER SYSTEM": (
+        "postgres",
+        "ALTER SYSTEM SET work_mem = '8MB'",
+        "ALTER SYSTEM settings were left behind",
+    ),
+    "ALTER ROLE SET": ("postgres", "ALTER ROLE postgres SET work_mem = '8MB'", SETTINGS),
+    "ALTER DATABASE SET": ("postgres", "ALTER DATABASE template1 SET work_mem = '8MB'", SETTINGS),
+    "connection limit": ("postgres", "ALTER ROLE postgres CONNECTION LIMIT 50", SUPERUSER_CHANGED),
+    "valid until": ("postgres", "ALTER ROLE postgres VALID UNTIL 'infinity'", SUPERUSER_CHANGED),
+    "role granted": (
+        "postgres",
+        "GRANT pg_read_all_data TO postgres",
+        "a role was granted to the superuser",
+    ),
     "subscription": (
         "postgres",
-        [
-            "CREATE SUBSCRIPTION made_by_a_test CONNECTION 'dbname=nowhere' PUBLICATION p"
-            " WITH (connect = false)"
-        ],
+        "CREATE SUBSCRIPTION made_by_a_test CONNECTION 'dbname=nowhere' PUBLICATION p"
+        " WITH (connect = false)",
+        "a subscription was left behind",
     ),
-    "replication origin": ("postgres", ["SELECT pg_replication_origin_create('made_by_a_test')"]),
-    "table in postgres": ("postgres", ["CREATE TABLE made_by_a_test (id int)"]),
+    "replication origin": (
+        "postgres",
+        "SELECT pg_replication_origin_create('made_by_a_test')",
+        "a replication origin was left behind",
+    ),
+    "table in postgres": ("postgres", "CREATE TABLE made_by_a_test (id int)", OBJECTS_IN_POSTGRES),
     "function in postgres": (
         "postgres",
-        ["CREATE FUNCTION made_by_a_test() RETURNS int LANGUAGE sql AS 'SELECT 1'"],
+        "CREATE FUNCTION made_by_a_test() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        OBJECTS_IN_POSTGRES,
     ),
     "default privileges": (
         "postgres",
-        ["ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC"],
+        "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC",
+        f"{OBJECTS_IN_POSTGRES} (pg_default_acl)",
     ),
-    "schema in template1": ("template1", ["CREATE SCHEMA made_by_a_test"]),
-    "table in template1": ("template1", ["CREATE TABLE public.made_by_a_test (id int)"]),
+    "schema in template1": (
+        "template1",
+        "CREATE SCHEMA made_by_a_test",
+        "objects were left in template1",
+    ),
+    "table in template1": (
+        "template1",
+        "CREATE TABLE public.made_by_a_test (id int)",
+        "objects were left in template1",
+    ),
 }
 
 
@@ -139,21 +178,25 @@ LASTING_CHANGES = {  # what a run may do that outlives its databases: (database,
 def test_a_cluster_with_lasting_changes_is_removed_not_cached(
     settings: Settings, runtime_dir: Path, change: str
 ) -> None:
-    databases = Provisioner("postgres", settings, environ={}).open()
+    lines: list[str] = []
+    databases = Provisioner("postgres", settings, environ={}, log=lines.append).open()
     try:
         assert databases.cluster is not None
         directory = databases.cluster.directory
-        database, statements = LASTING_CHANGES.get(change, ("postgres", []))
-        with psycopg.connect(databases.cluster.url(database), autocommit=True) as connection:
-            for statement in statements:
+        if change in LASTING_CHANGES:
+            database, statement, _ = LASTING_CHANGES[change]
+            with psycopg.connect(databases.cluster.url(database), autocommit=True) as connection:
                 connection.execute(statement)
     finally:
         databases.close()
     if change not in LASTING_CHANGES:
         assert len(entries(runtime_dir)) == 1, "a clean cluster is cached"
+        assert not any("cluster cache" in line for line in lines), "the normal path is silent"
         return
     assert entries(runtime_dir) == []
     assert not directory.exists()
+    (line,) = [line for line in lines if line.startswith("cluster cache:")]
+    assert line.startswith(f"cluster cache: not kept ({LASTING_CHANGES[change][2]}")
 
 
 def test_cluster_cache_off_removes_the_cluster(settings: Settings, runtime_dir: Path) -> None:
@@ -202,8 +245,11 @@ def test_an_entry_that_does_not_start_is_a_miss_and_removed(
     (entry,) = entries(runtime_dir)
     # a data directory no server accepts
     (entry / cluster_cache.CLUSTER / "data" / "PG_VERSION").write_text("7\n")
-    provider, _ = one_run(settings, Prepare())
+    lines: list[str] = []
+    provider, _ = one_run(settings, Prepare(), log=lines)
     assert "(new)" in provider
+    (line,) = lines
+    assert line.startswith("cluster cache: a cached cluster did not start (ProvisionError: ")
     (entry,) = entries(runtime_dir)  # the new run's, not the broken one
     assert (entry / cluster_cache.CLUSTER / "data" / "PG_VERSION").read_text().strip() != "7"
 

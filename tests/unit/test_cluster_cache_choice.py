@@ -160,7 +160,10 @@ def test_a_cache_folder_that_cannot_be_used_is_a_miss(tmp_path: Path) -> None:
     (tmp_path / FOLDER / "other").write_text("a file where a key's folder belongs")
     into = tmp_path / "into"
     into.mkdir()
-    assert ClusterCache(tmp_path, "key").take(into, "/repo") is None
+    lines: list[str] = []
+    assert ClusterCache(tmp_path, "key", log=lines.append).take(into, "/repo") is None
+    (line,) = lines
+    assert line.startswith("cluster cache: not used (IsADirectoryError: ")
     assert ClusterCache(tmp_path, "other").take(into, "/repo") is None
     assert ClusterCache(tmp_path / "missing", "key").take(into, "/repo") is None
     assert list(into.iterdir()) == []

@@ -49,10 +49,12 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from prisma_tasks.db.urls import mask
 
 FORMAT = 2  # bump when an entry's layout or meaning changes: old entries are then never taken
 FOLDER = "cluster-cache"
@@ -128,11 +130,18 @@ def evictions(entries: list[tuple[str, EntryMeta]], project: str) -> list[str]:
 
 class ClusterCache:
     """The entries of one key under `root` (the owner records' state root); `boot_id` is
-    current_boot_id() unless a test gives another."""
+    current_boot_id() unless a test gives another; `log` hears why a take failed."""
 
-    def __init__(self, root: Path, key: str, boot_id: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        key: str,
+        boot_id: str | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
         self.folder = root / FOLDER / key
         self.boot_id = current_boot_id() if boot_id is None else boot_id
+        self.log = log or (lambda message: None)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -161,7 +170,8 @@ class ClusterCache:
         broken entry or cache folder is a miss too: the cache never costs a run."""
         try:
             return self._take(into, project)
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError) as exc:
+            self.log(f"cluster cache: not used ({describe(exc)})")
             return None
 
     def _take(self, into: Path, project: str) -> EntryMeta | None:
@@ -243,6 +253,13 @@ _KINDS = {  # EntryMeta's annotations (strings: `from __future__ import annotati
     "float": _is_number,
     "list[str]": lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
 }
+
+
+def describe(exc: BaseException) -> str:
+    """One short line for a log: the exception's kind and first line, passwords masked."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {mask(lines[0])}" if lines else type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _write_new(path: Path, text: str) -> None:

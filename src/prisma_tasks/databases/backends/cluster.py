@@ -8,14 +8,20 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from prisma_tasks.databases import owners, pg_binaries
 from prisma_tasks.databases.backends.base import TEMPLATE_PREFIX
 from prisma_tasks.databases.backends.server import ServerBackend
-from prisma_tasks.databases.cluster_cache import MAX_TEMPLATES, ClusterCache, EntryMeta, cache_key
+from prisma_tasks.databases.cluster_cache import (
+    MAX_TEMPLATES,
+    ClusterCache,
+    EntryMeta,
+    cache_key,
+    describe,
+)
 from prisma_tasks.databases.pg_local import (
     INITDB_OPTIONS,
     LocalCluster,
@@ -34,11 +40,15 @@ class LocalClusterBackend(ServerBackend):
     clones_ahead: ClassVar[bool] = True
 
     def __init__(
-        self, admin_url_env: str = "PRISMA_TASKS_ADMIN_URL", settings: Settings | None = None
+        self,
+        admin_url_env: str = "PRISMA_TASKS_ADMIN_URL",
+        settings: Settings | None = None,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
         self._admin_url_env = admin_url_env
         self._settings = settings
+        self._log = log or (lambda message: None)  # one line when the cache fails, else silent
         self.cluster: LocalCluster | None = None  # type: ignore[assignment]
         self._directory: Path | None = None
         self._cache: ClusterCache | None = None
@@ -70,7 +80,7 @@ class LocalClusterBackend(ServerBackend):
         record.save()
         if self._settings is not None and self._settings.cluster_cache:
             key = cache_key(bindir, run_as, INITDB_OPTIONS)
-            self._cache = ClusterCache(owners.state_root(), key)
+            self._cache = ClusterCache(owners.state_root(), key, log=self._log)
         cluster = self._from_cache(bindir, run_as)
         origin = "from the cluster cache"
         if cluster is None:
@@ -106,6 +116,7 @@ class LocalClusterBackend(ServerBackend):
             self.cluster = None
             if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: stopped, and passed on
                 raise
+            self._log(f"cluster cache: a cached cluster did not start ({describe(exc)})")
             self._directory.mkdir(mode=0o700, exist_ok=True)
             return None
         entry.uses += 1
@@ -136,23 +147,27 @@ class LocalClusterBackend(ServerBackend):
 
     def _give_to_cache(self) -> bool:
         """Stop the cluster and move it into the cache if this run left it as it found it;
-        False (nothing changed: the caller removes it) otherwise, or on any error."""
+        False (nothing changed: the caller removes it) otherwise, or on any error, which is
+        logged in one line."""
         cluster, entry, cache = self.cluster, self._entry, self._cache
         if cluster is None or entry is None or cache is None or self.server is None:
             return False
         try:
-            templates = self._templates_if_clean()
-            if templates is None:
+            templates, leftover = self._inspect()
+            if leftover:
+                self._log(f"cluster cache: not kept ({leftover})")
                 return False
             templates = self._prune(templates, entry.templates)
             self.server.close()
             if not cluster.stop("fast"):
+                self._log("cluster cache: not kept (the cluster did not stop)")
                 return False
             for scratch in ("server.log", "kept-urls.txt"):
                 (cluster.directory / scratch).unlink(missing_ok=True)
             entry.password, entry.templates = cluster.password, templates
             return cache.give_back(cluster.directory, entry)
-        except Exception:
+        except Exception as exc:
+            self._log(f"cluster cache: not kept ({describe(exc)})")
             return False
 
     def _prune(self, present: list[str], earlier: list[str]) -> list[str]:
@@ -163,11 +178,6 @@ class LocalClusterBackend(ServerBackend):
         for name in recent[MAX_TEMPLATES:]:
             self.drop(name)
         return recent[:MAX_TEMPLATES]
-
-    def _templates_if_clean(self) -> list[str] | None:
-        """The cluster's templates, or None when the run left anything else behind."""
-        templates, leftover = self._inspect()
-        return None if leftover else templates
 
     def _inspect(self) -> tuple[list[str], str]:
         """(the cluster's templates, what the run left behind: "" when nothing). Anything that
@@ -229,8 +239,8 @@ _LASTING_STATE = (
     ),
     ("a tablespace was left behind", "SELECT count(*) > 2 FROM pg_tablespace"),
     ("a replication slot was left behind", "SELECT count(*) > 0 FROM pg_replication_slots"),
-    ("a replication origin was left behind", "SELECT count(*) > 0 FROM pg_replication_origin"),
     ("a subscription was left behind", "SELECT count(*) > 0 FROM pg_subscription"),
+    ("a replication origin was left behind", "SELECT count(*) > 0 FROM pg_replication_origin"),
 )
 _FIRST_NORMAL_OBJECT_ID = 16384  # PostgreSQL's FirstNormalObjectId: initdb's objects are below
 
