@@ -246,6 +246,8 @@ class LocalCluster:
                 "-m",
                 mode,
                 "-w",
+                "-t",
+                "10",  # not pg_ctl's 60 s: a stop that hangs is given up on (then removed)
             ),
             capture_output=True,
             env=without_users(),
