@@ -3,7 +3,9 @@ broken entry or cache folder does (a miss, never an error)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +216,26 @@ def test_the_boot_id_is_part_of_retirement() -> None:
     entries = [("before", meta()), ("now", EntryMeta(password="pw", boot_id="b", returned=NOW - 9))]
     assert choose(entries, "/repo", NOW, "b") == ("now", ["before"])
     assert choose(entries, "/repo", NOW, "") == ("before", ["now"])
+
+
+def test_removed_entries_are_deleted_after_the_lock_is_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = ClusterCache(tmp_path, "key")
+    write_entry(cache.folder / "entry-broken", "{")
+    (cache.folder / ".trash-left-by-a-kill").mkdir()
+    deleted, real_rmtree = [], shutil.rmtree
+
+    def rmtree(path: Path, ignore_errors: bool = False) -> None:
+        with open(cache.folder / ".lock", "a") as handle:  # raises BlockingIOError if held
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        deleted.append(Path(path).name)
+        real_rmtree(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    into = tmp_path / "into"
+    into.mkdir()
+    assert cache.take(into, "/repo") is None
+    assert len(deleted) == 2 and all(name.startswith(".trash-") for name in deleted)
+    assert sorted(path.name for path in cache.folder.iterdir()) == [".lock"]

@@ -144,23 +144,29 @@ class ClusterCache:
         self.log = log or (lambda message: None)
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> Iterator[list[Path]]:
+        """Hold the cache's lock; yields the trash: folders hidden under the lock (_hide) and
+        deleted once it is released, so a slow delete never holds up another run."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.folder / ".lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        trash: list[Path] = []
+        try:
+            with open(self.folder / ".lock", "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield trash
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            for folder in trash:
+                shutil.rmtree(folder, ignore_errors=True)
 
-    def _entries(self) -> list[tuple[str, EntryMeta]]:
-        for leftover in self.folder.glob(".trash-*"):  # a removal a kill interrupted
-            shutil.rmtree(leftover, ignore_errors=True)
+    def _entries(self, trash: list[Path]) -> list[tuple[str, EntryMeta]]:
+        trash += self.folder.glob(".trash-*")  # removals a kill interrupted
         found = []
         for path in sorted(self.folder.glob(f"{_ENTRY_PREFIX}*")):
             meta = read_meta(path)
             if meta is None or not (path / CLUSTER).is_dir():  # not an entry anyone can use
-                _remove(path)
+                _hide(path, trash)
                 continue
             found.append((path.name, meta))
         return found
@@ -177,18 +183,18 @@ class ClusterCache:
     def _take(self, into: Path, project: str) -> EntryMeta | None:
         if not self.folder.is_dir():
             return None
-        with self._locked():
-            entries = self._entries()
+        with self._locked() as trash:
+            entries = self._entries(trash)
             name, retired = choose(entries, project, time.time(), self.boot_id)
             for old in retired:
-                _remove(self.folder / old)
+                _hide(self.folder / old, trash)
             if name is None:
                 return None
             entry = self.folder / name
             try:
                 os.rename(entry / CLUSTER, into)  # replaces the empty folder in one step
             finally:  # taken, or broken: either way no other run may find it
-                _remove(entry)
+                _hide(entry, trash)
         return dict(entries)[name]
 
     def give_back(self, directory: Path, meta: EntryMeta) -> bool:
@@ -196,16 +202,16 @@ class ClusterCache:
         meta.returned, meta.boot_id = time.time(), self.boot_id
         if meta.retired(meta.returned, self.boot_id):
             return False
-        with self._locked():
-            for old in evictions(self._entries(), meta.project):
-                _remove(self.folder / old)
+        with self._locked() as trash:
+            for old in evictions(self._entries(trash), meta.project):
+                _hide(self.folder / old, trash)
             entry = self.folder / f"{_ENTRY_PREFIX}{secrets.token_hex(6)}"
             entry.mkdir(mode=0o700)
             try:
                 _write_new(entry / META, json.dumps(asdict(meta)))
                 os.rename(directory, entry / CLUSTER)
             except BaseException:
-                _remove(entry)
+                _hide(entry, trash)
                 raise
         return True
 
@@ -215,9 +221,9 @@ def clear(root: Path) -> int:
     top = root / FOLDER
     count = 0
     for key_folder in sorted(top.glob("*")) if top.is_dir() else []:
-        with ClusterCache(root, key_folder.name)._locked():
+        with ClusterCache(root, key_folder.name)._locked() as trash:
             for entry in key_folder.glob(f"{_ENTRY_PREFIX}*"):
-                _remove(entry)
+                _hide(entry, trash)
                 count += 1
     return count
 
@@ -269,11 +275,12 @@ def _write_new(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def _remove(path: Path) -> None:
-    """Out of sight first (a rename), then deleted: a half-deleted entry is never taken."""
-    trash = path.with_name(f".trash-{secrets.token_hex(6)}")
+def _hide(path: Path, trash: list[Path]) -> None:
+    """Out of sight (a rename, under the lock) and onto `trash`, deleted after the lock is
+    released: a half-deleted entry is never taken."""
+    hidden = path.with_name(f".trash-{secrets.token_hex(6)}")
     try:
-        os.rename(path, trash)
+        os.rename(path, hidden)
     except OSError:
         return
-    shutil.rmtree(trash, ignore_errors=True)
+    trash.append(hidden)
