@@ -10,6 +10,8 @@ import dataclasses
 import json
 import os
 import signal
+import tempfile
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,7 +22,15 @@ from prisma_tasks.config import Settings
 from prisma_tasks.databases import cluster_cache
 from prisma_tasks.databases.provisioner import Provisioner, provisioned
 
-from .conftest import WAIT_SECONDS, Child, cluster_dirs, postgres_pids, record_files, wait_for
+from .conftest import (
+    WAIT_SECONDS,
+    Child,
+    cluster_dirs,
+    port_refuses,
+    postgres_pids,
+    record_files,
+    wait_for,
+)
 from .test_provisioner import HASH_A, HASH_B, Prepare, assert_cluster_gone, items
 
 pytestmark = [
@@ -28,6 +38,9 @@ pytestmark = [
     pytest.mark.usefixtures("needs_postgres"),
     pytest.mark.backend("postgres"),
 ]
+
+
+RACERS = 4
 
 
 def entries(runtime_dir: Path) -> list[Path]:
@@ -74,7 +87,9 @@ def test_the_next_run_takes_the_cluster_and_its_template(
     assert entry.stat().st_uid == os.getuid() and entry.stat().st_mode & 0o777 == 0o700
     assert sorted(path.name for path in entry.iterdir()) == ["cache.json", "cluster"]
     assert not (entry / cluster_cache.CLUSTER / cluster_cache.META).exists()
-    assert not postgres_pids(entry), "a cached cluster is stopped"
+    # a cached cluster is stopped: cleanly (no pid file left) and nothing listens on its port
+    assert not (entry / cluster_cache.CLUSTER / "data" / "postmaster.pid").exists()
+    assert port_refuses(urlsplit(first_url).port or 0)
     assert cluster_dirs(runtime_dir) == [] and record_files(runtime_dir) == []
 
     with provisioned("postgres", settings, environ={}) as databases:
@@ -207,7 +222,37 @@ def test_cluster_cache_off_removes_the_cluster(settings: Settings, runtime_dir: 
     assert "(new)" in provider
 
 
-def test_concurrent_runs_never_share_an_entry(settings: Settings, runtime_dir: Path) -> None:
+def test_racing_takes_hand_the_one_entry_to_exactly_one(
+    settings: Settings, runtime_dir: Path
+) -> None:
+    one_run(settings, Prepare())
+    (entry,) = entries(runtime_dir)
+    key = entry.parent.name
+    intos = [Path(tempfile.mkdtemp(prefix="pg-", dir=runtime_dir)) for _ in range(RACERS)]
+    start = threading.Barrier(RACERS)
+    taken: list[cluster_cache.EntryMeta | None] = [None] * RACERS
+
+    def race(index: int) -> None:
+        cache = cluster_cache.ClusterCache(runtime_dir, key)  # each with its own lock handle
+        start.wait()
+        taken[index] = cache.take(intos[index], str(settings.root))
+
+    threads = [threading.Thread(target=race, args=(index,)) for index in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=WAIT_SECONDS)
+    winners = [index for index, meta in enumerate(taken) if meta is not None]
+    assert len(winners) == 1, taken
+    for index, into in enumerate(intos):  # the one cluster, whole, in the winner's folder only
+        expected = ["data", "socket"] if index in winners else []
+        assert sorted(path.name for path in into.iterdir()) == expected
+    assert (intos[winners[0]] / "data" / "PG_VERSION").is_file()
+    assert entries(runtime_dir) == []
+    assert [p.name for p in (runtime_dir / cluster_cache.FOLDER / key).iterdir()] == [".lock"]
+
+
+def test_two_open_runs_never_share_an_entry(settings: Settings, runtime_dir: Path) -> None:
     one_run(settings, Prepare())
     first = Provisioner("postgres", settings, environ={}).open()
     second = Provisioner("postgres", settings, environ={}).open()
@@ -277,12 +322,16 @@ def test_db_down_empties_the_cache(settings: Settings, runtime_dir: Path) -> Non
 def test_sigterm_during_a_cached_run_still_caches_cleanly(
     spawn_child, runtime_dir: Path, settings: Settings
 ) -> None:
+    one_run(settings, Prepare())
     child: Child = spawn_child().wait_ready()
+    assert entries(runtime_dir) == [], "the child's run is a cache hit"
     child.process.send_signal(signal.SIGTERM)
     child.process.wait(timeout=WAIT_SECONDS)
-    assert wait_for(lambda: not postgres_pids(child.cluster_dir))
+    assert wait_for(lambda: not postgres_pids(child.cluster_dir)) and port_refuses(child.port)
     # the child's clone was dropped on the way out: its cluster was clean, so it is cached
     (entry,) = entries(runtime_dir)
-    assert json.loads((entry / cluster_cache.META).read_text())["templates"] == []
+    meta = json.loads((entry / cluster_cache.META).read_text())
+    assert meta["uses"] == 1 and meta["templates"] == [f"pt_tpl_{HASH_A[:24]}"]
+    assert not (entry / cluster_cache.CLUSTER / "data" / "postmaster.pid").exists()
     provider, _ = one_run(settings, Prepare())
     assert "(from the cluster cache)" in provider
