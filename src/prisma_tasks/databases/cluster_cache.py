@@ -238,12 +238,11 @@ def read_meta(entry: Path) -> EntryMeta | None:
 
 
 def meta_from(data: Any) -> EntryMeta | None:
-    if not isinstance(data, dict) or "password" not in data:
+    """An EntryMeta from parsed JSON, or None unless it is an object of EntryMeta's fields
+    only, each of its type, the password among them."""
+    if not isinstance(data, dict) or "password" not in data or set(data) - set(_CHECKS):
         return None
-    kinds = {item.name: _KINDS[str(item.type)] for item in fields(EntryMeta)}
-    if set(data) - set(kinds):
-        return None
-    if not all(kinds[name](value) for name, value in data.items()):
+    if not all(_CHECKS[name](value) for name, value in data.items()):
         return None
     return EntryMeta(**data)
 
@@ -253,12 +252,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-_KINDS = {  # EntryMeta's annotations (strings: `from __future__ import annotations`)
+_KINDS: dict[str, Callable[[Any], bool]] = {  # annotations are strings (__future__)
     "str": lambda value: isinstance(value, str),
     "int": lambda value: isinstance(value, int) and not isinstance(value, bool),
     "float": _is_number,
     "list[str]": lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
 }
+# Built at import: a field of a type _KINDS lacks fails at once, not in some later take.
+_CHECKS = {item.name: _KINDS[str(item.type)] for item in fields(EntryMeta)}
 
 
 def describe(exc: BaseException) -> str:
