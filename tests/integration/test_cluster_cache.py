@@ -335,3 +335,19 @@ def test_sigterm_during_a_cached_run_still_caches_cleanly(
     assert not (entry / cluster_cache.CLUSTER / "data" / "postmaster.pid").exists()
     provider, _ = one_run(settings, Prepare())
     assert "(from the cluster cache)" in provider
+
+
+def test_sigterm_while_a_taken_cluster_starts_leaves_nothing_running(
+    spawn_child, runtime_dir: Path, settings: Settings
+) -> None:
+    one_run(settings, Prepare())
+    child: Child = spawn_child()
+    # the entry leaves the cache the moment the child takes it, just before it starts it (on
+    # this machine the signal lands in pg_ctl start; a slower one may reach READY first)
+    assert wait_for(lambda: entries(runtime_dir) == [], timeout=60)
+    child.process.send_signal(signal.SIGTERM)
+    child.process.wait(timeout=WAIT_SECONDS)
+    assert wait_for(lambda: not postgres_pids(runtime_dir)), "the taken cluster was stopped"
+    # stopped and removed (interrupted in its start) or cached again (interrupted later)
+    assert cluster_dirs(runtime_dir) == [] and record_files(runtime_dir) == []
+    assert len(entries(runtime_dir)) <= 1
