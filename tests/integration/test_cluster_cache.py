@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
+import tempfile
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,7 +22,15 @@ from prisma_tasks.config import Settings
 from prisma_tasks.databases import cluster_cache
 from prisma_tasks.databases.provisioner import Provisioner, provisioned
 
-from .conftest import WAIT_SECONDS, Child, cluster_dirs, postgres_pids, record_files, wait_for
+from .conftest import (
+    WAIT_SECONDS,
+    Child,
+    cluster_dirs,
+    port_refuses,
+    postgres_pids,
+    record_files,
+    wait_for,
+)
 from .test_provisioner import HASH_A, HASH_B, Prepare, assert_cluster_gone, items
 
 pytestmark = [
@@ -29,16 +40,29 @@ pytestmark = [
 ]
 
 
+RACERS = 4
+
+
 def entries(runtime_dir: Path) -> list[Path]:
     return sorted((runtime_dir / cluster_cache.FOLDER).glob("*/entry-*"))
 
 
-def one_run(settings: Settings, prepare: Prepare, hash_: str = HASH_A) -> tuple[str, str]:
-    """Open, build or reuse the template, clone, close; (the provider line, the clone's URL)."""
-    with provisioned("postgres", settings, environ={}) as databases:
+def one_run(
+    settings: Settings, prepare: Prepare, hash_: str = HASH_A, log: list[str] | None = None
+) -> tuple[str, str]:
+    """Open, build or reuse the template, clone, close; (the provider line, the clone's URL).
+    `log` gets the provisioner's lines about the cache: none on the normal path."""
+    lines: list[str] = []
+    with provisioned("postgres", settings, environ={}, log=lines.append) as databases:
         url = databases.clone(databases.template(hash_, prepare))
         assert items(url) == ["from-template"]
-        return databases.provider, url
+        provider = databases.provider
+    cache_lines = [line for line in lines if line.startswith("cluster cache:")]
+    if log is None:
+        assert cache_lines == []
+    else:
+        log += cache_lines
+    return provider, url
 
 
 def refuses(url: str) -> bool:
@@ -59,7 +83,13 @@ def test_the_next_run_takes_the_cluster_and_its_template(
     meta = cluster_cache.read_meta(entry)
     assert meta is not None and meta.templates == [f"pt_tpl_{HASH_A[:24]}"]
     assert (entry / cluster_cache.META).stat().st_mode & 0o777 == 0o600
-    assert not postgres_pids(entry), "a cached cluster is stopped"
+    # the meta beside the cluster folder, in a folder of ours the server's user cannot enter
+    assert entry.stat().st_uid == os.getuid() and entry.stat().st_mode & 0o777 == 0o700
+    assert sorted(path.name for path in entry.iterdir()) == ["cache.json", "cluster"]
+    assert not (entry / cluster_cache.CLUSTER / cluster_cache.META).exists()
+    # a cached cluster is stopped: cleanly (no pid file left) and nothing listens on its port
+    assert not (entry / cluster_cache.CLUSTER / "data" / "postmaster.pid").exists()
+    assert port_refuses(urlsplit(first_url).port or 0)
     assert cluster_dirs(runtime_dir) == [] and record_files(runtime_dir) == []
 
     with provisioned("postgres", settings, environ={}) as databases:
@@ -83,7 +113,8 @@ def test_the_next_run_takes_the_cluster_and_its_template(
 def test_a_cluster_left_changed_is_removed_not_cached(
     settings: Settings, runtime_dir: Path, leftover: str
 ) -> None:
-    databases = Provisioner("postgres", settings, environ={}).open()
+    lines: list[str] = []
+    databases = Provisioner("postgres", settings, environ={}, log=lines.append).open()
     try:
         assert databases.cluster is not None
         directory, admin = databases.cluster.directory, databases.cluster.url()
@@ -99,6 +130,88 @@ def test_a_cluster_left_changed_is_removed_not_cached(
         databases.close()
     assert entries(runtime_dir) == []
     assert directory.is_dir() == (leftover == "kept database")
+    reason = {"role": ["a role was left behind"], "database": ["a database was left behind"]}
+    said = [line for line in lines if line.startswith("cluster cache:")]
+    assert said == [f"cluster cache: not kept ({why})" for why in reason.get(leftover, [])]
+
+
+OBJECTS_IN_POSTGRES = "objects were left in postgres"
+SUPERUSER_CHANGED = "the superuser was changed"
+SETTINGS = "ALTER ROLE/DATABASE ... SET settings were left behind"
+# What a run may do that outlives its databases: (database, statement, the logged reason's start)
+LASTING_CHANGES = {
+    "ALTER SYSTEM": (
+        "postgres",
+        "ALTER SYSTEM SET work_mem = '8MB'",
+        "ALTER SYSTEM settings were left behind",
+    ),
+    "ALTER ROLE SET": ("postgres", "ALTER ROLE postgres SET work_mem = '8MB'", SETTINGS),
+    "ALTER DATABASE SET": ("postgres", "ALTER DATABASE template1 SET work_mem = '8MB'", SETTINGS),
+    "connection limit": ("postgres", "ALTER ROLE postgres CONNECTION LIMIT 50", SUPERUSER_CHANGED),
+    "valid until": ("postgres", "ALTER ROLE postgres VALID UNTIL 'infinity'", SUPERUSER_CHANGED),
+    "role granted": (
+        "postgres",
+        "GRANT pg_read_all_data TO postgres",
+        "a role was granted to the superuser",
+    ),
+    "subscription": (
+        "postgres",
+        "CREATE SUBSCRIPTION made_by_a_test CONNECTION 'dbname=nowhere' PUBLICATION p"
+        " WITH (connect = false)",
+        "a subscription was left behind",
+    ),
+    "replication origin": (
+        "postgres",
+        "SELECT pg_replication_origin_create('made_by_a_test')",
+        "a replication origin was left behind",
+    ),
+    "table in postgres": ("postgres", "CREATE TABLE made_by_a_test (id int)", OBJECTS_IN_POSTGRES),
+    "function in postgres": (
+        "postgres",
+        "CREATE FUNCTION made_by_a_test() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        OBJECTS_IN_POSTGRES,
+    ),
+    "default privileges": (
+        "postgres",
+        "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC",
+        f"{OBJECTS_IN_POSTGRES} (pg_default_acl)",
+    ),
+    "schema in template1": (
+        "template1",
+        "CREATE SCHEMA made_by_a_test",
+        "objects were left in template1",
+    ),
+    "table in template1": (
+        "template1",
+        "CREATE TABLE public.made_by_a_test (id int)",
+        "objects were left in template1",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", ["nothing (the control)", *LASTING_CHANGES])
+def test_a_cluster_with_lasting_changes_is_removed_not_cached(
+    settings: Settings, runtime_dir: Path, change: str
+) -> None:
+    lines: list[str] = []
+    databases = Provisioner("postgres", settings, environ={}, log=lines.append).open()
+    try:
+        assert databases.cluster is not None
+        directory = databases.cluster.directory
+        if change in LASTING_CHANGES:
+            database, statement, _ = LASTING_CHANGES[change]
+            with psycopg.connect(databases.cluster.url(database), autocommit=True) as connection:
+                connection.execute(statement)
+    finally:
+        databases.close()
+    if change not in LASTING_CHANGES:
+        assert len(entries(runtime_dir)) == 1, "a clean cluster is cached"
+        assert not any("cluster cache" in line for line in lines), "the normal path is silent"
+        return
+    assert entries(runtime_dir) == []
+    assert not directory.exists()
+    (line,) = [line for line in lines if line.startswith("cluster cache:")]
+    assert line.startswith(f"cluster cache: not kept ({LASTING_CHANGES[change][2]}")
 
 
 def test_cluster_cache_off_removes_the_cluster(settings: Settings, runtime_dir: Path) -> None:
@@ -109,7 +222,37 @@ def test_cluster_cache_off_removes_the_cluster(settings: Settings, runtime_dir: 
     assert "(new)" in provider
 
 
-def test_concurrent_runs_never_share_an_entry(settings: Settings, runtime_dir: Path) -> None:
+def test_racing_takes_hand_the_one_entry_to_exactly_one(
+    settings: Settings, runtime_dir: Path
+) -> None:
+    one_run(settings, Prepare())
+    (entry,) = entries(runtime_dir)
+    key = entry.parent.name
+    intos = [Path(tempfile.mkdtemp(prefix="pg-", dir=runtime_dir)) for _ in range(RACERS)]
+    start = threading.Barrier(RACERS)
+    taken: list[cluster_cache.EntryMeta | None] = [None] * RACERS
+
+    def race(index: int) -> None:
+        cache = cluster_cache.ClusterCache(runtime_dir, key)  # each with its own lock handle
+        start.wait()
+        taken[index] = cache.take(intos[index], str(settings.root))
+
+    threads = [threading.Thread(target=race, args=(index,)) for index in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=WAIT_SECONDS)
+    winners = [index for index, meta in enumerate(taken) if meta is not None]
+    assert len(winners) == 1, taken
+    for index, into in enumerate(intos):  # the one cluster, whole, in the winner's folder only
+        expected = ["data", "socket"] if index in winners else []
+        assert sorted(path.name for path in into.iterdir()) == expected
+    assert (intos[winners[0]] / "data" / "PG_VERSION").is_file()
+    assert entries(runtime_dir) == []
+    assert [p.name for p in (runtime_dir / cluster_cache.FOLDER / key).iterdir()] == [".lock"]
+
+
+def test_two_open_runs_never_share_an_entry(settings: Settings, runtime_dir: Path) -> None:
     one_run(settings, Prepare())
     first = Provisioner("postgres", settings, environ={}).open()
     second = Provisioner("postgres", settings, environ={}).open()
@@ -145,11 +288,15 @@ def test_an_entry_that_does_not_start_is_a_miss_and_removed(
 ) -> None:
     one_run(settings, Prepare())
     (entry,) = entries(runtime_dir)
-    (entry / "data" / "PG_VERSION").write_text("7\n")  # a data directory no server accepts
-    provider, _ = one_run(settings, Prepare())
+    # a data directory no server accepts
+    (entry / cluster_cache.CLUSTER / "data" / "PG_VERSION").write_text("7\n")
+    lines: list[str] = []
+    provider, _ = one_run(settings, Prepare(), log=lines)
     assert "(new)" in provider
+    (line,) = lines
+    assert line.startswith("cluster cache: a cached cluster did not start (ProvisionError: ")
     (entry,) = entries(runtime_dir)  # the new run's, not the broken one
-    assert (entry / "data" / "PG_VERSION").read_text().strip() != "7"
+    assert (entry / cluster_cache.CLUSTER / "data" / "PG_VERSION").read_text().strip() != "7"
 
 
 def test_a_run_killed_holding_a_cached_cluster_is_reaped(
@@ -175,12 +322,32 @@ def test_db_down_empties_the_cache(settings: Settings, runtime_dir: Path) -> Non
 def test_sigterm_during_a_cached_run_still_caches_cleanly(
     spawn_child, runtime_dir: Path, settings: Settings
 ) -> None:
+    one_run(settings, Prepare())
     child: Child = spawn_child().wait_ready()
+    assert entries(runtime_dir) == [], "the child's run is a cache hit"
     child.process.send_signal(signal.SIGTERM)
     child.process.wait(timeout=WAIT_SECONDS)
-    assert wait_for(lambda: not postgres_pids(child.cluster_dir))
+    assert wait_for(lambda: not postgres_pids(child.cluster_dir)) and port_refuses(child.port)
     # the child's clone was dropped on the way out: its cluster was clean, so it is cached
     (entry,) = entries(runtime_dir)
-    assert json.loads((entry / cluster_cache.META).read_text())["templates"] == []
+    meta = json.loads((entry / cluster_cache.META).read_text())
+    assert meta["uses"] == 1 and meta["templates"] == [f"pt_tpl_{HASH_A[:24]}"]
+    assert not (entry / cluster_cache.CLUSTER / "data" / "postmaster.pid").exists()
     provider, _ = one_run(settings, Prepare())
     assert "(from the cluster cache)" in provider
+
+
+def test_sigterm_while_a_taken_cluster_starts_leaves_nothing_running(
+    spawn_child, runtime_dir: Path, settings: Settings
+) -> None:
+    one_run(settings, Prepare())
+    child: Child = spawn_child()
+    # the entry leaves the cache the moment the child takes it, just before it starts it (on
+    # this machine the signal lands in pg_ctl start; a slower one may reach READY first)
+    assert wait_for(lambda: entries(runtime_dir) == [], timeout=60)
+    child.process.send_signal(signal.SIGTERM)
+    child.process.wait(timeout=WAIT_SECONDS)
+    assert wait_for(lambda: not postgres_pids(runtime_dir)), "the taken cluster was stopped"
+    # stopped and removed (interrupted in its start) or cached again (interrupted later)
+    assert cluster_dirs(runtime_dir) == [] and record_files(runtime_dir) == []
+    assert len(entries(runtime_dir)) <= 1

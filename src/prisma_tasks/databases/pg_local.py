@@ -53,7 +53,7 @@ SERVER_SETTINGS = (
     "max_connections=200",
     "shared_buffers=64MB",
 )
-STOP_TIMEOUT = 10  # seconds
+STOP_TIMEOUT = 10  # seconds; not pg_ctl's 60: a stop that hangs is given up on (then removed)
 # pg_ctl's shutdown modes, as the postmaster reads them (pg_ctl.c).
 _STOP_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
 
@@ -190,10 +190,12 @@ class LocalCluster:
         last_error = ""
         for attempt in range(attempts):
             self.port = preferred_port if (attempt == 0 and preferred_port) else free_port()
-            process = self._spawn_postmaster()
+            # Known before the wait: a Ctrl-C or SIGTERM during it reaches stop(), which then
+            # signals this process (its pid file may not exist yet for pg_ctl to find).
+            self._process = process = self._spawn_postmaster()
             if self._wait_until_ready(process, timeout=30.0):
-                self._process = process
                 return
+            self._process = None
             last_error = self._log_tail() or f"the server exited with code {process.returncode}"
             if "Address already in use" not in last_error and "could not bind" not in last_error:
                 break

@@ -45,10 +45,10 @@ class Provisioner:
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.environ = dict(os.environ) if environ is None else environ
-        self.store: Backend = backends.choose(backend, settings, self.environ)
+        self.log = log or (lambda message: None)
+        self.store: Backend = backends.choose(backend, settings, self.environ, self.log)
         self.backend = backend
         self.settings = settings
-        self.log = log or (lambda message: None)
         self.record = owners.OwnerRecord.new()
         self._created: list[str] = []
         self._kept: list[str] = []

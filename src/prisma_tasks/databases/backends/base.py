@@ -9,6 +9,7 @@ classes have the same split).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from prisma_tasks.databases.pg_local import ProvisionError
@@ -51,9 +52,15 @@ class Backend(Protocol):
         ...
 
 
-def choose(kind: str, settings: Settings, environ: dict[str, str]) -> Backend:
+def choose(
+    kind: str,
+    settings: Settings,
+    environ: dict[str, str],
+    log: Callable[[str], None] | None = None,
+) -> Backend:
     """SQLite files; or for PostgreSQL an existing server when the admin URL is set (and
-    postgres_provider allows it), else a local cluster of this run."""
+    postgres_provider allows it), else a local cluster of this run (`log` hears why the
+    cluster cache was not used or not kept)."""
     from prisma_tasks.databases.backends.cluster import LocalClusterBackend
     from prisma_tasks.databases.backends.server import ServerBackend
     from prisma_tasks.databases.backends.sqlite import SqliteFiles
@@ -71,7 +78,7 @@ def choose(kind: str, settings: Settings, environ: dict[str, str]) -> Backend:
         )
     if admin_url and choice in ("auto", "server"):
         return ServerBackend(admin_url, f"from {settings.admin_url_env}")
-    return LocalClusterBackend(settings.admin_url_env, settings)
+    return LocalClusterBackend(settings.admin_url_env, settings, log)
 
 
 def reap_records(record: OwnerRecord) -> list[str]:
