@@ -25,18 +25,25 @@ A count of 1 in every test shows each one is isolated from the others.
 
 One warm-up run of one test per database file comes first (it builds prisma-tasks' template
 with `prisma migrate deploy`; later runs find it current, as a developer's second run does).
-Then --runs rounds, each running every file once (interleaved, so load drifts alike). Each
-figure is whole-process wall time of `pytest -q FILE` (time.perf_counter around
-subprocess.run), with plugin autoload off and only prisma-tasks' and pytest-postgresql's
-plugins loaded (`-p`), in every mode: other installed plugins' imports are startup noise.
+Then --runs rounds, each running every file once whole and once with only its first test
+(interleaved, so load drifts alike). Each figure is whole-process wall time of `pytest -q
+TARGET` (time.perf_counter around subprocess.run), with plugin autoload off and only
+prisma-tasks' and pytest-postgresql's plugins loaded (`-p`), in every mode: other installed
+plugins' imports (hypothesis, Faker: seconds on a busy machine) are startup noise.
 
-Printed: every run and the median per mode, and per test (median of the mode - median of
-plain) / --tests, which spreads the session's fixed costs (provisioner open, template check,
-first clone; pytest-postgresql's template build and drop) over the tests; then the ratios of
-those per-test costs, the cores and the load average before and after. Issue 14's targets:
-the rollback fixture <= 2 ms per test, and the per-test isolation anchors (fresh_database_url
-against pytest-postgresql). Nothing is asserted on timings; the cluster is stopped and removed
-at the end, also on Ctrl-C or SIGTERM.
+Printed per mode, from the medians of the runs (N = --tests):
+- runs, median: the N-test runs;
+- per test: (N-test run - plain's N-test run) / N, issue 14's figure; it spreads the
+  session's fixed costs (provisioner open, template check, the rollback clone and its
+  connection; pytest-postgresql's template build and drop) over the N tests;
+- 1 test: the one-test runs; first: a one-test run over plain's (those fixed costs plus one
+  test);
+- each next: ((N-test - 1-test) - plain's (N-test - 1-test)) / (N - 1), what one more test
+  adds once the session is set up;
+then the ratios of both per-test costs, the cores and the load average before and after.
+Issue 14's targets: the rollback fixture <= 2 ms per test, and the per-test isolation anchors
+(fresh_database_url against pytest-postgresql). Nothing is asserted on timings; the cluster is
+stopped and removed at the end, also on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -327,4 +334,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the cluster and the temp folder are gone
+        sys.exit(130)
