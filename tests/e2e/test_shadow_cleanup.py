@@ -1,11 +1,13 @@
 """Shadow databases of wasm mode's `migrate diff` never outlive the run that made them.
 
 The adapter (prisma_cli/templates/postgresql.cjs) creates a scratch database beside the
-target for every diff (`prisma.migrate`, `prisma.diff`, the gate's drift step). Each test kills
-or interrupts a real `invoke` at the moment that database exists (PRISMA_TASKS_FAULT=
+target for every diff of a database someone keeps (`prisma.migrate`, `prisma.diff`). Each test
+kills or interrupts a real `invoke` at the moment that database exists (PRISMA_TASKS_FAULT=
 shadow:created:hold makes Node wait there) and looks at the server: nothing may be left once
 the run has ended, or, after a SIGKILL of the whole run, once the next run has started; and a
-live run's shadow is never dropped by another.
+live run's shadow is never dropped by another. The gate's drift step makes no shadow: it
+applies the history to its own throwaway clone, so its tests hold Node once it is connected
+there (handed:connected:hold) and look for that throwaway instead.
 
 Every test has a PostgreSQL cluster of its module's own, so no other test's shadows appear.
 """
@@ -33,6 +35,7 @@ from .conftest import Monorepo, make_monorepo
 pytestmark = [pytest.mark.e2e, pytest.mark.backend("postgres")]
 
 HOLD = "shadow:created:hold"
+GATE_HOLD = "handed:connected:hold"
 WAIT_SECONDS = 120.0
 AUDIT = "model Audit {\n  id Int @id @default(autoincrement())\n}\n"
 
@@ -141,6 +144,24 @@ def wait_for_new_shadow(server: Provisioner, before: set[str], run: Run) -> str:
     pytest.fail(f"no shadow database appeared in {WAIT_SECONDS}s:\n{run.output}")
 
 
+def wait_for_gate_held(server: Provisioner, before: set[str], run: Run) -> str:
+    """The gate's throwaway database, once its Prisma process is connected to it (held)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        with psycopg.connect(admin_url(server), connect_timeout=10) as connection:
+            rows = connection.execute(
+                "SELECT DISTINCT datname FROM pg_stat_activity WHERE starts_with(datname, 'pt_')"
+            ).fetchall()
+        new = {row[0] for row in rows} - before
+        if new:
+            (name,) = new
+            return name
+        if run.process.poll() is not None:
+            pytest.fail(f"the gate ended before Prisma connected to its database:\n{run.output}")
+        time.sleep(0.1)
+    pytest.fail(f"the gate's Prisma did not connect in {WAIT_SECONDS}s:\n{run.output}")
+
+
 def held_at_shadow(
     server: Provisioner, repo: Monorepo, runs: list[Run], *args: str
 ) -> tuple[Run, str]:
@@ -207,14 +228,16 @@ def test_interrupted_run_drops_its_shadow_before_it_exits(
     server: Provisioner, repo: Monorepo, runs: list[Run], tmp_path: Path, how: str, command: str
 ) -> None:
     throwaways = databases_on(server, "pt_")
-    if command == "migrate":
-        args, env = ("prisma.migrate", "--name", "init"), {}
-    else:
-        args, env = ("prisma.check",), gate_environment(server, tmp_path)
     before = shadows_on(server)
-    run = Run(repo, *args, env={**env, "PRISMA_TASKS_FAULT": HOLD})
-    runs.append(run)
-    shadow = wait_for_new_shadow(server, before, run)
+    if command == "migrate":
+        run = Run(repo, "prisma.migrate", "--name", "init", env={"PRISMA_TASKS_FAULT": HOLD})
+        runs.append(run)
+        shadow = wait_for_new_shadow(server, before, run)
+    else:
+        env = {**gate_environment(server, tmp_path), "PRISMA_TASKS_FAULT": GATE_HOLD}
+        run = Run(repo, "prisma.check", env=env)
+        runs.append(run)
+        shadow = wait_for_gate_held(server, throwaways, run)  # the database it diffs on
     if how == "sigterm":
         os.kill(run.process.pid, signal.SIGTERM)  # the invoke process alone, as `kill` does
     else:
@@ -223,7 +246,7 @@ def test_interrupted_run_drops_its_shadow_before_it_exits(
 
     assert code == 130, run.output
     assert "interrupted" in run.output
-    assert shadow not in shadows_on(server)
+    assert shadow not in shadows_on(server) | databases_on(server, "pt_")
     assert shadows_on(server) == set()
     assert not run.group_alive(), "Node outlived the invoke process"
     assert repo.migrations() == []  # interrupted before anything was written
@@ -265,18 +288,18 @@ def test_a_live_runs_shadow_is_not_touched_by_another_run(
 def test_sigkilled_gate_leaves_nothing_after_the_next_gate(
     server: Provisioner, repo: Monorepo, runs: list[Run], tmp_path: Path
 ) -> None:
-    """The drift step on a shared server (an admin URL): its throwaway and its shadow."""
+    """The drift step on a shared server (an admin URL): the throwaway it diffs on."""
     repo.ok("prisma.migrate", "--name", "init")
     gate_env = gate_environment(server, tmp_path)
     throwaways = databases_on(server, "pt_")
-    before = shadows_on(server)
-    run = Run(repo, "prisma.check", env={**gate_env, "PRISMA_TASKS_FAULT": HOLD})
+    run = Run(repo, "prisma.check", env={**gate_env, "PRISMA_TASKS_FAULT": GATE_HOLD})
     runs.append(run)
-    shadow = wait_for_new_shadow(server, before, run)
+    diffed_on = wait_for_gate_held(server, throwaways, run)
     left = databases_on(server, "pt_") - throwaways
-    assert left, "the gate's throwaway database is not on the server"
+    assert diffed_on in left, "the gate's throwaway database is not on the server"
     run.kill_group()
-    assert shadow in shadows_on(server)
+    assert diffed_on in databases_on(server, "pt_")
+    assert shadows_on(server) == set()  # the gate made none
 
     result = repo.invoke("prisma.check", env=gate_env)
     assert result.returncode == 0, result.stdout + result.stderr

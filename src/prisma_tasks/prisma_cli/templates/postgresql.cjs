@@ -115,7 +115,16 @@ function adapterFactory(env) {
   const base = { ...connection, Client: RetypingClient, allowExitOnIdle: true };
   const factory = new PrismaPg(base, options);
   const connect = factory.connect.bind(factory);
-  factory.connect = async () => wholeScripts(await connect());
+  factory.connect = async () => {
+    const adapter = wholeScripts(await connect());
+    // The gate's diff on its handed throwaway (common.cjs scratchOnly): connected (the pool
+    // connects lazily, so a test's fault opens one connection first), nothing applied yet.
+    if (process.env.PRISMA_TASKS_DIFF_ON_HANDED === "1" && process.env.PRISMA_TASKS_FAULT?.includes("handed:connected")) {
+      await adapter.client.query("SELECT 1");
+      await faultPoint("handed:connected");
+    }
+    return adapter;
+  };
   // adapter-pg's own shadow spreads {...config, database} but a connectionString would win, so its
   // "shadow" was the main database; and it dropped the shadow while its pool was still connected.
   // Here: a real separate database, dropped WITH (FORCE) after the pool's sockets have closed,
