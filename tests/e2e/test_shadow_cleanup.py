@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -131,35 +131,36 @@ def runs() -> Iterator[list[Run]]:
         run.kill_group()
 
 
-def wait_for_new_shadow(server: Provisioner, before: set[str], run: Run) -> str:
+def wait_for_one_new(listed: Callable[[], set[str]], before: set[str], run: Run, what: str) -> str:
+    """The one name `listed()` shows that `before` lacks, polled until it appears; fails when
+    the run ends first or WAIT_SECONDS pass (`what` says what was waited for)."""
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
-        new = shadows_on(server) - before
+        new = listed() - before
         if new:
             (name,) = new
             return name
         if run.process.poll() is not None:
-            pytest.fail(f"the run ended before its shadow existed:\n{run.output}")
+            pytest.fail(f"the run ended before {what} appeared:\n{run.output}")
         time.sleep(0.1)
-    pytest.fail(f"no shadow database appeared in {WAIT_SECONDS}s:\n{run.output}")
+    pytest.fail(f"no {what} appeared in {WAIT_SECONDS}s:\n{run.output}")
+
+
+def wait_for_new_shadow(server: Provisioner, before: set[str], run: Run) -> str:
+    return wait_for_one_new(lambda: shadows_on(server), before, run, "its shadow database")
 
 
 def wait_for_gate_held(server: Provisioner, before: set[str], run: Run) -> str:
     """The gate's throwaway database, once its Prisma process is connected to it (held)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
+
+    def connected_to() -> set[str]:
         with psycopg.connect(admin_url(server), connect_timeout=10) as connection:
             rows = connection.execute(
                 "SELECT DISTINCT datname FROM pg_stat_activity WHERE starts_with(datname, 'pt_')"
             ).fetchall()
-        new = {row[0] for row in rows} - before
-        if new:
-            (name,) = new
-            return name
-        if run.process.poll() is not None:
-            pytest.fail(f"the gate ended before Prisma connected to its database:\n{run.output}")
-        time.sleep(0.1)
-    pytest.fail(f"the gate's Prisma did not connect in {WAIT_SECONDS}s:\n{run.output}")
+        return {row[0] for row in rows}
+
+    return wait_for_one_new(connected_to, before, run, "a Prisma connection to its database")
 
 
 def held_at_shadow(
