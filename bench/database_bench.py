@@ -1,11 +1,12 @@
 """Benchmark throwaway databases: template + clone against `prisma migrate reset` (on demand).
 
     python bench/database_bench.py [--sizes 1,50,200] [--clones 20] [--runs 3] [--work 0.3]
-                                   [--growing-schema]
+                                   [--growing-schema] [--disk]
 
 For each migration history size N a synthetic monorepo is built in a temp folder (wasm engine,
 one module, node_modules linked to this repository's) and a private local PostgreSQL cluster is
-provisioned. The history grows, the schema does not: migration 1 creates 5 tables (the module
+provisioned, where runs put their clusters (RAM when it has room, runtime_root.py; --disk: the
+temp folder's disk). The history grows, the schema does not: migration 1 creates 5 tables (the module
 declares the same 5 models) and migrations 2..N add and drop an index or a column, so every
 history ends at the module schema (checked with `prisma migrate diff`: no pending change).
 --growing-schema restores the old synthesis, one new table per migration, labelled as such.
@@ -37,6 +38,7 @@ from pathlib import Path
 
 from prisma_tasks.commands.template import content_hash, deploy_migrations
 from prisma_tasks.config import Settings, load_settings
+from prisma_tasks.databases import runtime_root
 from prisma_tasks.databases.provisioner import Provisioner, terminate_as_interrupt
 from prisma_tasks.prisma_cli.migrations import pending_change
 from prisma_tasks.prisma_cli.runner import Prisma
@@ -151,6 +153,7 @@ class Row:
     first_wait: float  # the first of those: the pool is still empty
     reset: float
     strategies: dict[str, tuple[float, float]]  # strategy -> (raw statement, the suite's clone)
+    default_strategy: str  # what the suite's clone uses on this cluster
 
 
 def measure(root: Path, migrations: int, growing: bool, runs: int, clones: int, work: float) -> Row:
@@ -236,6 +239,7 @@ def measure(root: Path, migrations: int, growing: bool, runs: int, clones: int, 
         wait_samples[0],
         statistics.median(reset_samples),
         strategies,
+        default_strategy(provisioner),
     )
 
 
@@ -296,10 +300,10 @@ def clone_strategy(
     return statistics.median(raw), statistics.median(suite)
 
 
-def default_strategy() -> str:
-    from prisma_tasks.databases.pg_server import PostgresServer
-
-    return PostgresServer.clone_strategy or "WAL_LOG"
+def default_strategy(provisioner: Provisioner) -> str:
+    """What the suite's clone uses on this cluster (FILE_COPY when it lives in RAM)."""
+    server = provisioner.server
+    return (server.clone_strategy if server is not None else None) or "WAL_LOG"
 
 
 def verdict(ok: bool) -> str:
@@ -321,12 +325,24 @@ def main() -> int:
         action="store_true",
         help="old synthesis: one new table per migration (the schema grows with the history)",
     )
+    parser.add_argument(
+        "--disk",
+        action="store_true",
+        help="clusters on the temp folder's disk, not where runs put them (RAM when it has room)",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     if not sizes or min(sizes) < 1:
         parser.error("--sizes: one or more history sizes >= 1")
     rows = []
-    with terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix="prisma-tasks-db-") as tmp:
+    # On the filesystem a run's clusters would use (runtime_root.py: RAM when it has room), or
+    # on the temp folder's disk with --disk.
+    where = None if args.disk else runtime_root.default_root().parent
+    print(f"clusters under {where or tempfile.gettempdir()}", file=sys.stderr, flush=True)
+    with (
+        terminate_as_interrupt(),
+        tempfile.TemporaryDirectory(prefix="prisma-tasks-db-", dir=where) as tmp,
+    ):
         # Owner records and the cluster cache of this bench alone (and reachable by the
         # unprivileged user that runs the clusters as root).
         Path(tmp).chmod(0o755)
@@ -381,7 +397,7 @@ def main() -> int:
     )
     for row in rows:
         cells = "".join(f"{raw:>14.4f}{clone:>16.4f}" for raw, clone in row.strategies.values())
-        print(f"{row.migrations:>10}{cells}{default_strategy():>10}")
+        print(f"{row.migrations:>10}{cells}{row.default_strategy:>10}")
     print("which figure the targets apply to:")
     print(
         "  clone cost: what copying a database costs; the honest figure for the issue's "

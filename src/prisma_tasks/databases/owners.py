@@ -45,12 +45,12 @@ import os
 import secrets
 import socket
 import subprocess
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from prisma_tasks.databases.runtime_root import runtime_root
 from prisma_tasks.fsutil import write_atomically
 
 DATABASE_PREFIX = "pt_"
@@ -61,10 +61,7 @@ _environ_lock = threading.Lock()
 
 def state_root() -> Path:
     """Per-user folder for owner records; beside the temp clusters, outside any repository."""
-    root = Path(
-        os.environ.get("PRISMA_TASKS_RUNTIME_DIR")
-        or Path(tempfile.gettempdir()) / f"prisma-tasks-{os.getuid()}"
-    )
+    root = runtime_root()
     (root / "owners").mkdir(parents=True, exist_ok=True, mode=0o700)
     return root
 

@@ -25,8 +25,9 @@ class PostgresServer:
 
     #: How CREATE DATABASE ... TEMPLATE copies (PostgreSQL 15+; older servers have one way).
     #: None: the server's default, WAL_LOG. bench/database_bench.py times both strategies beside
-    #: the raw statement; on the suite's local clusters (fsync off) WAL_LOG was the faster
-    #: (52 ms against 64 ms raw for the bench's template, 2026-12-02), so it stays the default.
+    #: the raw statement. On local clusters on disk (fsync off) neither wins clearly (WAL_LOG
+    #: 119-327 ms, FILE_COPY 135-318 ms, 2026-12-04), so servers keep their default; a local
+    #: cluster in RAM sets FILE_COPY (backends/cluster.py).
     clone_strategy: str | None = None
 
     def __init__(self, admin_url: str, connect_timeout: int = 10) -> None:

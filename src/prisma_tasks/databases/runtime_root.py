@@ -1,0 +1,85 @@
+"""Where runs keep their throwaway clusters, the cluster cache, owner records and SQLite copies.
+
+PRISMA_TASKS_RUNTIME_DIR when it is set; otherwise a folder in RAM (`/dev/shm`, a tmpfs on
+Linux) when that has room; otherwise the temp folder. Why RAM: the clusters run with fsync off,
+so a disk gives them no durability they use, only slower file creation. On the project's
+2-core VM (ext4 on virtio) a clone of the bench's template (CREATE DATABASE ... TEMPLATE) took
+120-330 ms on disk and 13-17 ms on tmpfs, and a cold cluster 1.2 s against 0.66 s
+(bench/database_bench.py, 2026-12-04).
+
+The choice sticks: once the RAM folder exists (the first run that found room made it), every
+run uses it until a reboot clears it, so runs started one after another agree on one folder
+whatever the free space does in between.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+RAM_FOLDER = Path("/dev/shm")
+#: Below this much free space the RAM folder is not chosen (Docker gives containers 64 MB).
+#: A cached cluster with its templates takes 40-60 MB; a run's clones add to that.
+MIN_FREE_BYTES = 2 * 1024**3
+RAM_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
+
+
+def runtime_root() -> Path:
+    override = os.environ.get("PRISMA_TASKS_RUNTIME_DIR")
+    return Path(override) if override else default_root()
+
+
+@functools.cache
+def default_root() -> Path:
+    return choose_default(RAM_FOLDER, Path(tempfile.gettempdir()), os.getuid(), free_bytes)
+
+
+def choose_default(ram: Path, temp: Path, uid: int, free: Callable[[Path], int | None]) -> Path:
+    """`<ram>/prisma-tasks-<uid>` when it exists, or when `ram` is a writable folder with at
+    least MIN_FREE_BYTES free; `<temp>/prisma-tasks-<uid>` otherwise."""
+    name = f"prisma-tasks-{uid}"
+    if (ram / name).is_dir():
+        return ram / name
+    room = free(ram) if ram.is_dir() and os.access(ram, os.W_OK | os.X_OK) else None
+    if room is not None and room >= MIN_FREE_BYTES:
+        return ram / name
+    return temp / name
+
+
+def free_bytes(folder: Path) -> int | None:
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+def in_ram(path: Path, mounts: str | None = None) -> bool:
+    """True when `path` lies on a RAM filesystem, read from /proc/self/mounts (the longest
+    mount point that contains it); False when that cannot be told."""
+    if mounts is None:
+        try:
+            mounts = Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    target = os.path.realpath(path)
+    best, best_type = "", ""
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = _unescape(fields[1])
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, best_type = point, fields[2]
+    return best_type in RAM_FILESYSTEMS
+
+
+def _unescape(field: str) -> str:
+    """Mount points in /proc/self/mounts write space, tab, newline and backslash as octal."""
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        field = field.replace(code, char)
+    return field

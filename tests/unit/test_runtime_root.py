@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prisma_tasks.databases import runtime_root
+from prisma_tasks.databases.runtime_root import MIN_FREE_BYTES, choose_default, in_ram
+
+MOUNTS = """\
+/dev/vda / ext4 rw,relatime 0 0
+tmpfs /dev/shm tmpfs rw,relatime,size=24683792k 0 0
+tmpfs /run tmpfs rw 0 0
+/dev/vdb /run/data ext4 rw 0 0
+/dev/vdc /mnt/with\\040space xfs rw 0 0
+tmpfs /mnt/with\\040space/ram tmpfs rw 0 0
+"""
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> tuple[Path, Path]:
+    ram, temp = tmp_path / "shm", tmp_path / "tmp"
+    ram.mkdir()
+    temp.mkdir()
+    return ram, temp
+
+
+def test_ram_with_room_is_chosen(folders: tuple[Path, Path]) -> None:
+    ram, temp = folders
+    assert choose_default(ram, temp, 7, lambda _: MIN_FREE_BYTES) == ram / "prisma-tasks-7"
+
+
+def test_ram_without_room_falls_back_to_temp(folders: tuple[Path, Path]) -> None:
+    ram, temp = folders
+    docker_default = 64 * 1024**2
+    assert choose_default(ram, temp, 7, lambda _: docker_default) == temp / "prisma-tasks-7"
+    assert choose_default(ram, temp, 7, lambda _: None) == temp / "prisma-tasks-7"
+
+
+def test_missing_ram_folder_falls_back_to_temp(folders: tuple[Path, Path]) -> None:
+    ram, temp = folders
+    gone = ram / "absent"
+    assert choose_default(gone, temp, 7, lambda _: MIN_FREE_BYTES) == temp / "prisma-tasks-7"
+
+
+def test_existing_ram_folder_sticks_when_room_shrinks(folders: tuple[Path, Path]) -> None:
+    ram, temp = folders
+    (ram / "prisma-tasks-7").mkdir()
+    assert choose_default(ram, temp, 7, lambda _: 0) == ram / "prisma-tasks-7"
+    assert choose_default(ram, temp, 8, lambda _: 0) == temp / "prisma-tasks-8"
+
+
+def test_environment_overrides_the_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PRISMA_TASKS_RUNTIME_DIR", str(tmp_path / "mine"))
+    assert runtime_root.runtime_root() == tmp_path / "mine"
+    monkeypatch.delenv("PRISMA_TASKS_RUNTIME_DIR")
+    assert runtime_root.runtime_root() == runtime_root.default_root()
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/dev/shm/prisma-tasks-0/pg-1", True),
+        ("/dev/shm", True),
+        ("/dev/shmem/x", False),  # a prefix of the name, not a folder inside the mount
+        ("/run/data/pg", False),  # the longer, disk mount wins over the tmpfs on /run
+        ("/run/user/0", True),
+        ("/mnt/with space/ram/x", True),  # octal escapes in mount points are read
+        ("/mnt/with space/x", False),
+        ("/home/dev", False),
+    ],
+)
+def test_in_ram_reads_the_innermost_mount(path: str, expected: bool) -> None:
+    assert in_ram(Path(path), MOUNTS) is expected
+
+
+def test_in_ram_without_a_mount_table_is_false() -> None:
+    assert in_ram(Path("/dev/shm/x"), "") is False
