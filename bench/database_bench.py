@@ -6,8 +6,8 @@
 For each migration history size N a synthetic monorepo is built in a temp folder (wasm engine,
 one module, node_modules linked to this repository's) and a private local PostgreSQL cluster is
 provisioned, where runs put their clusters (RAM when it has room, runtime_root.py; --disk: the
-temp folder's disk). The history grows, the schema does not: migration 1 creates 5 tables (the module
-declares the same 5 models) and migrations 2..N add and drop an index or a column, so every
+temp folder's disk). The history grows, the schema does not: migration 1 creates 5 tables (the
+module declares the same 5 models) and migrations 2..N add and drop an index or a column, so every
 history ends at the module schema (checked with `prisma migrate diff`: no pending change).
 --growing-schema restores the old synthesis, one new table per migration, labelled as such.
 

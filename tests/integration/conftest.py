@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from prisma_tasks.config import Settings
+from prisma_tasks.databases import runtime_root
 from prisma_tasks.databases.pg_local import (
     LocalCluster,
     find_binaries,
@@ -119,14 +120,18 @@ def needs_postgres() -> None:
 
 
 @pytest.fixture
-def scratch(tmp_path: Path) -> Iterator[Path]:
+def scratch(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
     """A folder for clusters; afterwards nothing of ours may still run below it.
 
+    Where runs put their clusters (RAM when it has room, runtime_root.py); on the temp
+    folder's disk when a test parametrizes it indirectly with "disk".
     Not under tmp_path: as root the clusters run as `postgres`, which must traverse every parent
     folder, and pytest resets its basetemp (/tmp/pytest-of-root) to 0700 whenever any pytest
     session starts, so a cluster there breaks as soon as another test run begins.
     """
-    folder = Path(tempfile.mkdtemp(prefix="prisma-tasks-it-"))
+    on_disk = getattr(request, "param", "default") == "disk"
+    parent = None if on_disk else runtime_root.default_root().parent
+    folder = Path(tempfile.mkdtemp(prefix="prisma-tasks-it-", dir=parent))
     os.chmod(folder, 0o711)  # search only: the unprivileged user reaches its own cluster folder
     (tmp_path / "scratch").symlink_to(folder)  # for a person reading a failed test's tmp_path
     try:
@@ -169,6 +174,7 @@ import sys, time
 from pathlib import Path
 
 from prisma_tasks.config import Settings
+from prisma_tasks.databases import runtime_root
 from prisma_tasks.databases.provisioner import provisioned
 
 settings = Settings(root=Path(sys.argv[1]), postgres_provider="local")

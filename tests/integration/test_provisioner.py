@@ -28,6 +28,7 @@ from prisma_tasks.databases.provisioner import (
     provisioned,
     reap,
 )
+from prisma_tasks.databases.runtime_root import in_ram
 from prisma_tasks.db.urls import database_of, postgres_url, with_database
 from prisma_tasks.errors import EXIT_USAGE
 
@@ -102,12 +103,16 @@ def record_of(pid: int) -> owners.OwnerRecord:
 
 
 # -- 1. local cluster --------------------------------------------------------------------------
+@pytest.mark.parametrize("scratch", ["default", "disk"], indirect=True)
 def test_local_cluster_template_clones_and_cleanup(settings: Settings, runtime_dir: Path) -> None:
     prepare = Prepare()
     with provisioned("postgres", settings, environ={}) as databases:
         cluster = databases.cluster
         assert cluster is not None and databases.server is not None
         assert cluster.directory.parent == runtime_dir
+        # FILE_COPY in RAM (the faster there), the server's default (WAL_LOG) on disk
+        expected = "FILE_COPY" if in_ram(runtime_dir) else None
+        assert databases.server.clone_strategy == expected
         assert "local cluster" in databases.provider
         (record_path,) = record_files(runtime_dir)
         assert json.loads(record_path.read_text())["cluster_dir"] == str(cluster.directory)

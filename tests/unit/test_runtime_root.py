@@ -50,9 +50,7 @@ def test_existing_ram_folder_sticks_when_room_shrinks(folders: tuple[Path, Path]
     assert choose_default(ram, temp, 8, lambda _: 0) == temp / "prisma-tasks-8"
 
 
-def test_environment_overrides_the_default(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_environment_overrides_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PRISMA_TASKS_RUNTIME_DIR", str(tmp_path / "mine"))
     assert runtime_root.runtime_root() == tmp_path / "mine"
     monkeypatch.delenv("PRISMA_TASKS_RUNTIME_DIR")
