@@ -10,6 +10,11 @@ so a disk gives them no durability they use, only slower file creation. On the p
 The choice sticks: once the RAM folder exists (the first run that found room made it), every
 run uses it until a reboot clears it, so runs started one after another agree on one folder
 whatever the free space does in between.
+
+What RAM loses is lost cheaply: a reboot empties it (cached clusters are retired on a new boot
+anyway), and systemd-logind's RemoveIPC deletes a non-system user's files there when their last
+session ends; a cached cluster missing files then fails to start, which the cache counts as a
+miss (a new cluster, as without the cache). Live clusters of that user end with the session.
 """
 
 from __future__ import annotations
