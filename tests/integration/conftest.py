@@ -174,7 +174,6 @@ import sys, time
 from pathlib import Path
 
 from prisma_tasks.config import Settings
-from prisma_tasks.databases import runtime_root
 from prisma_tasks.databases.provisioner import provisioned
 
 settings = Settings(root=Path(sys.argv[1]), postgres_provider="local")
