@@ -2,14 +2,16 @@
 and pytest-postgresql's per-test database, all on one PostgreSQL server (on demand, not in CI).
 
     pip install pytest-postgresql      # the anchor; this bench's environment only
-    python bench/per_test_bench.py [--tests 200] [--runs 3]
+    python bench/per_test_bench.py [--tests 200] [--runs 3] [--disk]
 
 One local PostgreSQL cluster is started for the whole bench (Provisioner("postgres").open(): a
 private cluster on loopback, fsync off, the cluster cache off), and every pytest run reaches it:
 the prisma-tasks fixtures through PRISMA_TASKS_ADMIN_URL (the temp repo's pyproject sets
 postgres_provider = "server", so they use that server and never start a cluster of their own),
 pytest-postgresql through BENCH_PG_* variables its conftest reads. Every subprocess gets
-PRISMA_TASKS_RUNTIME_DIR inside the bench's temp folder, so no state outside it is touched.
+PRISMA_TASKS_RUNTIME_DIR inside the bench's temp folder, so no state outside it is touched. That
+temp folder (and so the cluster) is where runs put theirs (runtime_root.py: RAM when it has
+room); --disk puts it on the temp folder's disk instead.
 
 The temp monorepo (tasks.py, pyproject.toml with the wasm engine, this repo's package.json and
 node_modules linked, as the e2e suite lays one out) has one module, identity, with a User model
@@ -64,6 +66,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.run_overhead_bench import GENERATOR, PYTEST  # noqa: E402
 from prisma_tasks.config import load_settings  # noqa: E402
+from prisma_tasks.databases import runtime_root  # noqa: E402
 from prisma_tasks.databases.provisioner import Provisioner, terminate_as_interrupt  # noqa: E402
 from tests.e2e.conftest import BASES, Monorepo, bare_monorepo  # noqa: E402
 
@@ -307,9 +310,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--tests", type=int, default=200, help="tests per pytest run")
     parser.add_argument("--runs", type=int, default=3, help="runs per mode (median)")
+    parser.add_argument(
+        "--disk",
+        action="store_true",
+        help="the cluster on the temp folder's disk, not where runs put theirs (RAM if room)",
+    )
     options = parser.parse_args()
     require_pytest_postgresql()
-    with terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix="per-test-bench-") as name:
+    where = None if options.disk else runtime_root.default_root().parent
+    with (
+        terminate_as_interrupt(),
+        tempfile.TemporaryDirectory(prefix="per-test-bench-", dir=where) as name,
+    ):
         tmp = Path(name)
         tmp.chmod(0o755)  # the cluster runs as 'postgres' when we are root
         runtime = tmp / "runtime"
@@ -318,7 +330,7 @@ def main() -> None:
         repo = build_repo(tmp / "repo", options.tests)
         provisioner = open_cluster(tmp)
         try:
-            print(f"server: {provisioner.provider}")
+            print(f"server: {provisioner.provider}, under {tmp}")
             print(f"pytest-postgresql {pytest_postgresql_version()}")
             env = pytest_env(provisioner)
             warm_up(repo.root, env)
