@@ -221,7 +221,8 @@ def spawn_child(tmp_path: Path, runtime_dir: Path) -> Iterator[Callable[..., Chi
     default, prints the READY line); all killed at the end."""
     children: list[Child] = []
 
-    def spawn(script: str = CHILD, *args: str) -> Child:
+    def spawn(script: str = CHILD, *args: str, runtime: Path | None = None) -> Child:
+        """`runtime`: the child's PRISMA_TASKS_RUNTIME_DIR (default: the test's)."""
         stderr = tmp_path / f"child-{len(children)}.err"
         with open(stderr, "w", encoding="utf-8") as err:
             process = subprocess.Popen(
@@ -229,7 +230,7 @@ def spawn_child(tmp_path: Path, runtime_dir: Path) -> Iterator[Callable[..., Chi
                 stdout=subprocess.PIPE,
                 stderr=err,
                 text=True,
-                env={**os.environ, "PRISMA_TASKS_RUNTIME_DIR": str(runtime_dir)},
+                env={**os.environ, "PRISMA_TASKS_RUNTIME_DIR": str(runtime or runtime_dir)},
             )
         child = Child(process, stderr)
         children.append(child)

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from prisma_tasks.config import Settings
-from prisma_tasks.databases import cluster_cache
+from prisma_tasks.databases import cluster_cache, runtime_root
 from prisma_tasks.databases.provisioner import Provisioner, provisioned
 
 from .conftest import (
@@ -317,6 +317,22 @@ def test_db_down_empties_the_cache(settings: Settings, runtime_dir: Path) -> Non
     one_run(settings, Prepare())
     assert cluster_cache.clear(runtime_dir) == 1
     assert entries(runtime_dir) == []
+
+
+def test_db_down_also_empties_an_older_versions_cache(
+    settings: Settings, runtime_dir: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one_run(settings, Prepare())  # today's cache
+    legacy = scratch / "prisma-tasks-legacy"  # an older version's, in the temp folder
+    legacy.mkdir(mode=0o755)
+    monkeypatch.setenv("PRISMA_TASKS_RUNTIME_DIR", str(legacy))
+    one_run(settings, Prepare())
+    monkeypatch.setenv("PRISMA_TASKS_RUNTIME_DIR", str(runtime_dir))
+    monkeypatch.setattr(runtime_root, "legacy_root", lambda: legacy)
+    assert len(entries(runtime_dir)) == 1 and len(entries(legacy)) == 1
+
+    assert cluster_cache.clear_everywhere() == 2
+    assert entries(runtime_dir) == [] and entries(legacy) == []
 
 
 def test_sigterm_during_a_cached_run_still_caches_cleanly(

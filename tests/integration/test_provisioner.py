@@ -13,13 +13,14 @@ import socket
 import sqlite3
 import subprocess
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from prisma_tasks.config import Settings
-from prisma_tasks.databases import owners
+from prisma_tasks.databases import owners, runtime_root
 from prisma_tasks.databases.pg_local import LocalCluster, ProvisionError
 from prisma_tasks.databases.pg_server import PostgresServer
 from prisma_tasks.databases.provisioner import (
@@ -446,6 +447,80 @@ def test_server_reap_drops_only_dead_owners_databases(
         sleeper.kill()
         sleeper.wait()
         live.remove()
+
+
+# -- 8b. the runtime folder of older versions (the temp folder, before the RAM default) ---------
+# Stands in for `<tmp>/prisma-tasks-<uid>`: runtime_root.legacy_root() is pointed at it.
+@pytest.fixture
+def legacy(scratch: Path, runtime_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = scratch / "prisma-tasks-legacy"
+    monkeypatch.setattr(runtime_root, "legacy_root", lambda: folder)
+    return folder
+
+
+def test_an_older_versions_runtime_folder_is_reaped_then_removed(
+    spawn_child, settings: Settings, legacy: Path
+) -> None:
+    killed = spawn_child(runtime=legacy).wait_ready()
+    alive = spawn_child(runtime=legacy).wait_ready()
+    killed.process.kill()
+    killed.process.wait(timeout=WAIT_SECONDS)
+    assert killed.cluster_dir.parent == legacy and not port_refuses(killed.port)
+
+    with provisioned("sqlite", settings):  # any run of today's version reaps on open
+        pass
+
+    assert_cluster_gone(killed.cluster_dir, killed.port)
+    # a live run there keeps its cluster, and so the folder stays
+    assert alive.process.poll() is None and not port_refuses(alive.port)
+    assert len(record_files(legacy)) == 1
+    with psycopg.connect(alive.clone_url, connect_timeout=10) as connection:
+        assert connection.execute("SELECT 1").fetchone() == (1,)
+
+    alive.process.kill()
+    alive.process.wait(timeout=WAIT_SECONDS)
+    reaped = reap()
+
+    assert str(alive.cluster_dir) in reaped and str(legacy) in reaped
+    assert_cluster_gone(alive.cluster_dir, alive.port)
+    assert not legacy.exists()
+    assert list(legacy.parent.glob(f"{legacy.name}*")) == []  # nothing set aside is left
+
+
+def test_server_databases_of_an_older_versions_runtime_folder_are_swept(
+    runtime_dir: Path, pg_server: LocalCluster, legacy: Path
+) -> None:
+    # records as an older version wrote them: in its folder, tokens with that folder's scope
+    (legacy / "owners").mkdir(parents=True)
+    scope = owners.scope_tag(legacy)
+    assert scope != owners.scope_tag()
+    dead = owners.OwnerRecord(f"{scope}dead01", dead_pid(), "12345", owners.host_tag())
+    live = owners.OwnerRecord(
+        f"{scope}live01", os.getpid(), owners.process_start_time(os.getpid()), owners.host_tag()
+    )
+    for record in (dead, live):
+        (legacy / "owners" / f"{record.token}.json").write_text(json.dumps(asdict(record)))
+    server = PostgresServer(pg_server.url())
+    try:
+        dead_db, live_db = f"{dead.database_prefix()}1", f"{live.database_prefix()}1"
+        orphan_db = f"{owners.DATABASE_PREFIX}{scope}gone01_1"  # its record is already gone
+        for name in (dead_db, live_db, orphan_db, "app_data"):
+            server.create(name)
+
+        reaped = reap(server)
+
+        assert {dead_db, orphan_db} <= set(reaped)
+        names = database_names(pg_server.url())
+        assert not {dead_db, orphan_db} & names and {live_db, "app_data"} <= names
+        assert record_files(legacy) == [legacy / "owners" / f"{live.token}.json"]
+
+        live.remove(legacy)  # that run ends
+        reaped = reap(server)
+
+        assert live_db in reaped and live_db not in database_names(pg_server.url())
+        assert not legacy.exists()
+    finally:
+        server.close()
 
 
 # -- 9. bad settings -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from prisma_tasks.databases import runtime_root
-from prisma_tasks.databases.runtime_root import MIN_FREE_BYTES, choose_default, in_ram
+from prisma_tasks.databases.runtime_root import MIN_FREE_BYTES, choose_default, in_ram, legacy_of
 
 MOUNTS = """\
 /dev/vda / ext4 rw,relatime 0 0
@@ -76,3 +76,24 @@ def test_in_ram_reads_the_innermost_mount(path: str, expected: bool) -> None:
 
 def test_in_ram_without_a_mount_table_is_false() -> None:
     assert in_ram(Path("/dev/shm/x"), "") is False
+
+
+# -- the folder of older versions, reaped once runs use another -------------------------------
+def test_legacy_root_is_the_temp_folder_when_runs_use_ram() -> None:
+    old = legacy_of(None, Path("/dev/shm/prisma-tasks-7"), Path("/tmp"), 7)
+    assert old == Path("/tmp/prisma-tasks-7")
+
+
+def test_no_legacy_root_when_runs_still_use_the_temp_folder() -> None:
+    assert legacy_of(None, Path("/tmp/prisma-tasks-7"), Path("/tmp"), 7) is None
+
+
+def test_no_legacy_root_when_the_user_chose_the_folder() -> None:
+    # the temp folder may then be another checkout's runtime folder, in use
+    assert legacy_of("/srv/runs", Path("/dev/shm/prisma-tasks-7"), Path("/tmp"), 7) is None
+
+
+def test_legacy_root_is_per_user() -> None:
+    assert legacy_of(None, Path("/dev/shm/prisma-tasks-7"), Path("/tmp"), 8) == Path(
+        "/tmp/prisma-tasks-8"
+    )

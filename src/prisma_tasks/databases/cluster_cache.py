@@ -228,6 +228,16 @@ def clear(root: Path) -> int:
     return count
 
 
+def clear_everywhere() -> int:
+    """`clear` the runtime folder runs use, and the folder of older versions when it is still
+    there (runtime_root.legacy_root): what `invoke db.down` empties."""
+    from prisma_tasks.databases import owners, runtime_root
+
+    legacy = runtime_root.legacy_root()
+    cleared = clear(owners.state_root())
+    return cleared + (clear(legacy) if legacy is not None and legacy.is_dir() else 0)
+
+
 def read_meta(entry: Path) -> EntryMeta | None:
     """The entry's meta; None when it is missing, unreadable or any field has the wrong type."""
     try:

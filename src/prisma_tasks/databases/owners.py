@@ -70,11 +70,12 @@ def host_tag() -> str:
     return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
 
 
-def scope_tag() -> str:
-    """This host and this runtime folder: the start of every database name whose owner record a
-    run here can read. A run sweeps only names with its own scope, so it never drops the live
-    databases of a run it cannot see (another user, or another PRISMA_TASKS_RUNTIME_DIR)."""
-    scope = f"{socket.gethostname()}\0{state_root().resolve()}"
+def scope_tag(root: Path | None = None) -> str:
+    """This host and this runtime folder (`root`, default state_root()): the start of every
+    database name whose owner record a run here can read. A run sweeps only names with its own
+    scope, so it never drops the live databases of a run it cannot see (another user, or
+    another PRISMA_TASKS_RUNTIME_DIR)."""
+    scope = f"{socket.gethostname()}\0{(root or state_root()).resolve()}"
     return hashlib.sha256(scope.encode()).hexdigest()[:6]
 
 
@@ -125,8 +126,10 @@ class OwnerRecord:
     def save(self) -> None:
         write_atomically(self.path, json.dumps(asdict(self)))
 
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
+    def remove(self, root: Path | None = None) -> None:
+        """Delete the record file (from `root`'s records when given, default state_root())."""
+        path = self.path if root is None else root / "owners" / f"{self.token}.json"
+        path.unlink(missing_ok=True)
 
     def creator_alive(self) -> bool:
         if self.host != host_tag():
@@ -165,9 +168,10 @@ class OwnerRecord:
         return f"{DATABASE_PREFIX}{self.token}_"
 
 
-def load_records() -> list[OwnerRecord]:
+def load_records(root: Path | None = None) -> list[OwnerRecord]:
+    """The records of `root` (default state_root()); unreadable ones are skipped."""
     records = []
-    for path in sorted((state_root() / "owners").glob("*.json")):
+    for path in sorted(((root or state_root()) / "owners").glob("*.json")):
         try:
             records.append(OwnerRecord(**json.loads(path.read_text(encoding="utf-8"))))
         except (OSError, ValueError, TypeError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
+import shutil
 import signal
 import sys
 import threading
@@ -19,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from prisma_tasks.config import Settings
-from prisma_tasks.databases import backends, owners, shadows
+from prisma_tasks.databases import backends, owners, runtime_root, shadows
 from prisma_tasks.databases.backends.base import KINDS, TEMPLATE_PREFIX, Backend
 from prisma_tasks.databases.backends.sqlite import SqliteFiles
 from prisma_tasks.databases.pg_local import LocalCluster
@@ -224,14 +226,49 @@ def reap(server: PostgresServer | None = None) -> list[str]:
 
     A run is live while its creator or any process that uses what it made lives (see
     owners.py); on `server`, the shadow databases of Prisma processes that are gone go too.
+    The runtime folder of older versions (runtime_root.legacy_root) is reaped alike, then
+    removed once no run there lives.
     """
+    reaped = _reap_in(owners.state_root(), server)
+    if server is not None:
+        reaped += shadows.reap_on(server)
+    legacy = runtime_root.legacy_root()
+    if legacy is not None:
+        reaped += retire(legacy, server)
+    return reaped
+
+
+def retire(folder: Path, server: PostgresServer | None = None) -> list[str]:
+    """Reap a runtime folder that runs no longer use (the temp-folder default of versions
+    before the RAM one), and once no record there is live, remove it: moved aside first (one
+    rename, so no run ever sees it half-deleted), then deleted."""
+    reaped = _reap_in(folder, server) if folder.is_dir() else []
+    if folder.is_dir() and not owners.load_records(folder):
+        aside = folder.with_name(f"{folder.name}{_RETIRED}{secrets.token_hex(3)}")
+        try:
+            folder.rename(aside)
+            reaped.append(str(folder))
+        except OSError:  # another run retired it first, or it cannot be moved: next time
+            pass
+    # also what a retirement interrupted mid-delete left
+    for leftover in folder.parent.glob(f"{folder.name}{_RETIRED}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    return reaped
+
+
+_RETIRED = ".retired-"
+
+
+def _reap_in(root: Path, server: PostgresServer | None) -> list[str]:
+    """Reap the dead records of the runtime folder `root`, and on `server` the databases named
+    with its scope that no live record there owns."""
     reaped = []
     live_prefixes = []
     # Listed before the records are read: a run writes its record before its first database,
     # so a name seen here whose record is missing below belongs to a run that has ended.
-    ours = f"{owners.DATABASE_PREFIX}{owners.scope_tag()}"
+    ours = f"{owners.DATABASE_PREFIX}{owners.scope_tag(root)}"
     names = server.names(ours) if server is not None else []
-    records = owners.load_records()
+    records = owners.load_records(root)
     gone = {record.token for record in records if not record.creator_alive()}
     # One pass over the processes, and only when some creator is gone.
     used = owners.in_use([record for record in records if record.token in gone]) if gone else set()
@@ -240,13 +277,11 @@ def reap(server: PostgresServer | None = None) -> list[str]:
             live_prefixes.append(record.database_prefix())
             continue
         reaped += backends.reap_records(record)
-        record.remove()
-    if server is not None:
-        for name in names:
-            if not any(name.startswith(prefix) for prefix in live_prefixes):
-                server.drop(name)
-                reaped.append(name)
-        reaped += shadows.reap_on(server)
+        record.remove(root)
+    for name in names:
+        if server is not None and not any(name.startswith(p) for p in live_prefixes):
+            server.drop(name)
+            reaped.append(name)
     return reaped
 
 

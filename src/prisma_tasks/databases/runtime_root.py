@@ -42,6 +42,26 @@ def default_root() -> Path:
     return choose_default(RAM_FOLDER, Path(tempfile.gettempdir()), os.getuid(), free_bytes)
 
 
+def legacy_root() -> Path | None:
+    """The folder runs used before the RAM default, `<tmp>/prisma-tasks-<uid>`, when runs now
+    use another one: what killed runs of an older version left there is reaped from here
+    (provisioner.retire). None when PRISMA_TASKS_RUNTIME_DIR is set: then the user chose the
+    folders, and the temp one may be another checkout's, in use."""
+    return legacy_of(
+        os.environ.get("PRISMA_TASKS_RUNTIME_DIR"),
+        default_root(),
+        Path(tempfile.gettempdir()),
+        os.getuid(),
+    )
+
+
+def legacy_of(override: str | None, default: Path, temp: Path, uid: int) -> Path | None:
+    if override:
+        return None
+    old = temp / f"prisma-tasks-{uid}"
+    return None if old == default else old
+
+
 def choose_default(ram: Path, temp: Path, uid: int, free: Callable[[Path], int | None]) -> Path:
     """`<ram>/prisma-tasks-<uid>` when it exists, or when `ram` is a writable folder with at
     least MIN_FREE_BYTES free; `<temp>/prisma-tasks-<uid>` otherwise."""

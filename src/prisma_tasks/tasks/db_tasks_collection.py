@@ -41,10 +41,10 @@ def down(c: Context) -> None:
 
     Example: invoke db.down
     """
-    from prisma_tasks.databases import cluster_cache, owners
+    from prisma_tasks.databases import cluster_cache
 
     say("dev database removed" if _dev().down() else "no dev database to remove")
-    cleared = cluster_cache.clear(owners.state_root())
+    cleared = cluster_cache.clear_everywhere()
     if cleared:
         say(f"cluster cache emptied ({cleared} stopped cluster(s) removed)")
 

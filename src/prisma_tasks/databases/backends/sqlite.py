@@ -87,10 +87,10 @@ class SqliteFiles:
         if record.sqlite_dir:
             shutil.rmtree(record.sqlite_dir, ignore_errors=True)
             reaped.append(record.sqlite_dir)
-        # a template half-built by the dead run (templates outlive runs, builds must not)
-        for leftover in (owners.state_root() / "sqlite-templates").glob(
-            f"{record.database_prefix()}*"
-        ):
-            leftover.unlink(missing_ok=True)
-            reaped.append(str(leftover))
+            # a template half-built by the dead run (templates outlive runs, builds must not),
+            # beside its folder: the record's runtime folder, whichever one is being reaped
+            templates = Path(record.sqlite_dir).parent / "sqlite-templates"
+            for leftover in templates.glob(f"{record.database_prefix()}*"):
+                leftover.unlink(missing_ok=True)
+                reaped.append(str(leftover))
         return reaped
