@@ -201,3 +201,23 @@ def test_a_client_without_driver_adapters_fails_with_the_line_to_add(
     assert result.returncode != 0
     assert 'previewFeatures = ["driverAdapters"]' in result.stderr
     assert database_rows(repo, backend) == ([], 0)
+
+
+@pytest.mark.backend("sqlite")
+def test_a_relative_sqlite_url_is_the_file_prisma_migrated(tmp_path: Path) -> None:
+    # `file:./app.db` is relative to the schema folder (prisma/), as native Prisma and the Client
+    # resolve it; wasm-mode migrate once created it at the repository root instead, and the
+    # application's Client then opened an empty prisma/app.db ("no such table").
+    repo = client_repo(tmp_path / "repo", "sqlite", "file:./app.db", "../generated")
+    repo.ok("prisma.migrate", "--name", "init")
+    migrated = repo.root / "prisma" / "app.db"
+    assert migrated.exists() and not (repo.root / "app.db").exists()
+
+    repo.write("app.cjs", IMPORTS["app.cjs"].format(client="./generated/index.js") + SCRIPT)
+    result = run_node(repo, "app.cjs")  # DATABASE_URL still the relative URL
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["rawOrders"] == 3
+    with sqlite3.connect(migrated) as connection:
+        assert connection.execute('SELECT count(*) FROM "Order"').fetchone() == (3,)
+    assert sorted(p.name for p in repo.root.rglob("app.db")) == ["app.db"]  # only prisma/'s

@@ -167,6 +167,27 @@ def test_sqlite_paths_resolve_against_the_repository(tree) -> None:
     assert urls.sqlite_path("file:/tmp/x.db?mode=rw", tree.root) == Path("/tmp/x.db")
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("file:./dev.db", "{schema}/dev.db"),
+        ("file:dev.db?connection_limit=1", "{schema}/dev.db?connection_limit=1"),
+        ("file:../data/app.db", "{root}/data/app.db"),
+        ("file:/srv/app.db", "/srv/app.db"),
+        ("file::memory:", ":memory:"),
+        ("postgresql://u@h/db", None),
+    ],
+)
+def test_relative_sqlite_urls_resolve_against_the_schema_folder(tree, url, expected) -> None:
+    schema = tree.root / "prisma"
+    resolved = urls.absolute_sqlite_url(url, schema)
+    if expected is None:
+        assert resolved == url
+    else:
+        root, folder = tree.root.resolve(), schema.resolve()
+        assert resolved == "file:" + expected.format(schema=folder, root=root)
+
+
 def test_native_diff_replays_the_history_on_a_given_shadow(tree) -> None:
     prisma = prisma_for(tree, "native")
     args = migrations.diff_arguments(prisma, Path("/tmp/out.sql"), "postgresql://u:p@h/shadow")

@@ -161,7 +161,9 @@ def diagnose(settings: Settings, environ: dict[str, str] | None = None) -> Diagn
 def _configured_database(settings: Settings, provider: str, environ: dict[str, str]) -> str | None:
     """DATABASE_URL, or the local dev database while it runs (doctor starts nothing)."""
     if environ.get("DATABASE_URL"):
-        return environ["DATABASE_URL"]
+        from prisma_tasks.db.urls import absolute_sqlite_url
+
+        return absolute_sqlite_url(environ["DATABASE_URL"], settings.schema_folder)
     from prisma_tasks.databases.dev_database import DevDatabase
 
     dev = DevDatabase(settings, provider)

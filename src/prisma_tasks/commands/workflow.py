@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 
 from prisma_tasks.config import Settings
-from prisma_tasks.db.urls import is_provably_local, mask
+from prisma_tasks.db.urls import absolute_sqlite_url, is_provably_local, mask
 from prisma_tasks.errors import CheckFailed, PrismaTasksError
 from prisma_tasks.fsutil import held_exclusively
 from prisma_tasks.prisma_cli import migrations
@@ -50,7 +50,7 @@ def target_url(settings: Settings, say: Say, environ: dict[str, str] | None = No
                 f"DATABASE_URL {mask(url)} does not fit the datasource provider '{provider}' "
                 f"in {settings.base_schema}"
             )
-        return url
+        return absolute_sqlite_url(url, settings.schema_folder)
     from prisma_tasks.databases.dev_database import DevDatabase
 
     url = DevDatabase(settings, provider).up(say)

@@ -403,8 +403,25 @@ def _environment_hosts(hosts: list[str], environ: Mapping[str, str]) -> list[str
 
 
 def sqlite_path(database_url: str, root: Path) -> Path:
+    """The file of a `file:` URL; a relative one against `root`. The commands hand on URLs
+    made absolute first (absolute_sqlite_url), so `root` only matters for hand-built ones."""
     raw = database_url[len("file:") :].split("?", 1)[0]
     path = Path(raw)
-    # Prisma resolves a relative SQLite path against the schema folder in native mode, libsql
-    # against the working directory; the suite always runs Prisma from the repository root.
     return path if path.is_absolute() else (root / path).resolve()
+
+
+def absolute_sqlite_url(url: str, schema_folder: Path) -> str:
+    """A relative SQLite URL (`file:./dev.db`) made absolute against the schema folder, where
+    native Prisma's engines and the wasm-mode Client hook resolve it; other URLs unchanged.
+
+    Why: wasm mode's migrate commands open the file through adapter-libsql, which resolves it
+    against the working directory (the repository root). Left relative, `prisma.migrate`
+    wrote `<root>/dev.db` while the application's Client opened `prisma/dev.db`, a new empty
+    file ("no such table"). Absolute, every reader opens the same file, in both modes.
+    """
+    if not url.startswith("file:"):
+        return url
+    raw, separator, query = url[len("file:") :].partition("?")
+    if not raw or raw == ":memory:" or Path(raw).is_absolute():
+        return url
+    return f"file:{(schema_folder / raw).resolve()}{separator}{query}"

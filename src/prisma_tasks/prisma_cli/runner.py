@@ -19,7 +19,7 @@ from typing import Any
 
 from prisma_tasks.config import Settings
 from prisma_tasks.databases import owners, shadows
-from prisma_tasks.db.urls import mask
+from prisma_tasks.db.urls import absolute_sqlite_url, mask
 from prisma_tasks.errors import ConfigError, DatabaseUnreachable, PrismaTasksError
 from prisma_tasks.prisma_cli import config_file
 from prisma_tasks.prisma_cli.datasource import Datasource, read_datasource
@@ -177,6 +177,8 @@ class Prisma:
         """
         url_variable = self.datasource.url_variable if self.datasource else "DATABASE_URL"
         users_own = self.environ.get(url_variable) or self.environ.get("DATABASE_URL")
+        if users_own:
+            users_own = absolute_sqlite_url(users_own, self.settings.schema_folder)
         chosen = database_url or users_own or placeholder_url(self.provider)
         variables = {"DATABASE_URL": chosen, url_variable: chosen}
         direct = self.datasource.direct_url if self.datasource else None
