@@ -519,8 +519,44 @@ def test_server_databases_of_an_older_versions_runtime_folder_are_swept(
 
         assert live_db in reaped and live_db not in database_names(pg_server.url())
         assert not legacy.exists()
+        # names of its scope are still swept once the folder is gone (no record: none lives)
+        late_db = f"{owners.DATABASE_PREFIX}{scope}late01_1"
+        server.create(late_db)
+        assert late_db in reap(server) and late_db not in database_names(pg_server.url())
     finally:
         server.close()
+
+
+def old_record(folder: Path, token: str, pid: int, **made: str) -> owners.OwnerRecord:
+    """A record as an older version wrote it into its runtime folder `folder`."""
+    started = owners.process_start_time(pid) or "12345"
+    record = owners.OwnerRecord(token, pid, started, owners.host_tag(), **made)
+    (folder / "owners").mkdir(parents=True, exist_ok=True)
+    (folder / "owners" / f"{token}.json").write_text(json.dumps(asdict(record)))
+    return record
+
+
+def test_folders_set_aside_are_deleted_unless_a_live_record_is_in_them(legacy: Path) -> None:
+    interrupted = legacy.with_name(f"{legacy.name}.retired-aaaaaa")  # a delete cut short
+    (interrupted / "pg-x" / "data").mkdir(parents=True)
+    holding = legacy.with_name(f"{legacy.name}.retired-bbbbbb")  # a run raced the rename
+    old_record(holding, "livetoken01", os.getpid())
+
+    reap()
+
+    assert not interrupted.exists()
+    assert record_files(holding) == [holding / "owners" / "livetoken01.json"]
+
+
+def test_an_old_folder_someone_else_could_write_is_never_read(legacy: Path, scratch: Path) -> None:
+    victim = scratch / "victim"
+    victim.mkdir()
+    old_record(legacy, "planted0001", dead_pid(), sqlite_dir=str(victim))
+    legacy.chmod(0o777)  # any local user could have made or filled it
+
+    reap()
+
+    assert victim.is_dir() and len(record_files(legacy)) == 1
 
 
 # -- 9. bad settings -----------------------------------------------------------------------------

@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from prisma_tasks.databases import runtime_root
-from prisma_tasks.databases.runtime_root import MIN_FREE_BYTES, choose_default, in_ram, legacy_of
+from prisma_tasks.databases.runtime_root import (
+    MIN_FREE_BYTES,
+    choose_default,
+    in_ram,
+    legacy_of,
+    owned_by_me,
+)
 
 MOUNTS = """\
 /dev/vda / ext4 rw,relatime 0 0
@@ -97,3 +103,31 @@ def test_legacy_root_is_per_user() -> None:
     assert legacy_of(None, Path("/dev/shm/prisma-tasks-7"), Path("/tmp"), 8) == Path(
         "/tmp/prisma-tasks-8"
     )
+
+
+# -- a folder someone else made in the shared /dev/shm or /tmp is never used ------------------
+def test_owned_by_me_wants_a_private_real_folder(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o755)
+    (tmp_path / "link").symlink_to(mine)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    (tmp_path / "file").write_text("")
+    assert owned_by_me(mine)
+    assert not owned_by_me(tmp_path / "link")
+    assert not owned_by_me(shared)
+    assert not owned_by_me(tmp_path / "file")
+    assert not owned_by_me(tmp_path / "missing")
+
+
+def test_a_ram_folder_planted_by_someone_else_is_not_used(folders: tuple[Path, Path]) -> None:
+    ram, temp = folders
+    elsewhere = ram.parent / "elsewhere"
+    elsewhere.mkdir()
+    (ram / "prisma-tasks-7").symlink_to(elsewhere)
+    assert choose_default(ram, temp, 7, lambda _: MIN_FREE_BYTES) == temp / "prisma-tasks-7"
+    (ram / "prisma-tasks-7").unlink()
+    (ram / "prisma-tasks-7").mkdir()
+    (ram / "prisma-tasks-7").chmod(0o777)
+    assert choose_default(ram, temp, 7, lambda _: MIN_FREE_BYTES) == temp / "prisma-tasks-7"

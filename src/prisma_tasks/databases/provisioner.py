@@ -29,6 +29,7 @@ from prisma_tasks.databases.pg_server import PostgresServer
 from prisma_tasks.db.urls import database_of, mask
 
 BACKENDS = KINDS
+RETIRED = ".retired-"  # a retired runtime folder, set aside before it is deleted
 __all__ = ["BACKENDS", "TEMPLATE_PREFIX", "Provisioner", "provisioned", "reap"]
 
 Prepare = Callable[[str], None]
@@ -241,22 +242,37 @@ def reap(server: PostgresServer | None = None) -> list[str]:
 def retire(folder: Path, server: PostgresServer | None = None) -> list[str]:
     """Reap a runtime folder that runs no longer use (the temp-folder default of versions
     before the RAM one), and once no record there is live, remove it: moved aside first (one
-    rename, so no run ever sees it half-deleted), then deleted."""
-    reaped = _reap_in(folder, server) if folder.is_dir() else []
+    rename, so no run ever sees it half-deleted), then deleted. A folder that is not this
+    user's own (runtime_root.owned_by_me) is never read. On `server`, names with the folder's
+    scope are swept even after the folder is gone (no record left: none is live)."""
+    if os.path.lexists(folder) and not runtime_root.owned_by_me(folder):
+        return []
+    reaped = _reap_in(folder, server)
     if folder.is_dir() and not owners.load_records(folder):
-        aside = folder.with_name(f"{folder.name}{_RETIRED}{secrets.token_hex(3)}")
+        aside = folder.with_name(f"{folder.name}{RETIRED}{secrets.token_hex(3)}")
         try:
             folder.rename(aside)
             reaped.append(str(folder))
         except OSError:  # another run retired it first, or it cannot be moved: next time
             pass
-    # also what a retirement interrupted mid-delete left
-    for leftover in folder.parent.glob(f"{folder.name}{_RETIRED}*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            _give_back_records(aside, folder)
+    # the folders set aside, this time or by a retirement interrupted mid-delete
+    for leftover in sorted(folder.parent.glob(f"{folder.name}{RETIRED}*")):
+        if runtime_root.owned_by_me(leftover):
+            reaped += _reap_in(leftover, None)
+            if not owners.load_records(leftover):
+                shutil.rmtree(leftover, ignore_errors=True)
     return reaped
 
 
-_RETIRED = ".retired-"
+def _give_back_records(aside: Path, folder: Path) -> None:
+    """A run that wrote its record between the check and the rename goes on in `folder` (it
+    makes it again): its record goes back there, so it stays reapable and its things stay
+    spared."""
+    for record in sorted((aside / "owners").glob("*.json")):
+        (folder / "owners").mkdir(parents=True, exist_ok=True, mode=0o700)
+        record.rename(folder / "owners" / record.name)
 
 
 def _reap_in(root: Path, server: PostgresServer | None) -> list[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -59,15 +60,26 @@ def legacy_of(override: str | None, default: Path, temp: Path, uid: int) -> Path
     if override:
         return None
     old = temp / f"prisma-tasks-{uid}"
-    return None if old == default else old
+    return None if old.resolve() == default.resolve() else old
+
+
+def owned_by_me(path: Path) -> bool:
+    """A real folder (not a symlink) of this user that other users cannot write into. /dev/shm
+    and /tmp are shared: anyone could make `prisma-tasks-<uid>` there first, and the records in
+    it name the pg_ctl a reaper runs and the folders it deletes."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o002
 
 
 def choose_default(ram: Path, temp: Path, uid: int, free: Callable[[Path], int | None]) -> Path:
     """`<ram>/prisma-tasks-<uid>` when it exists, or when `ram` is a writable folder with at
     least MIN_FREE_BYTES free; `<temp>/prisma-tasks-<uid>` otherwise."""
     name = f"prisma-tasks-{uid}"
-    if (ram / name).is_dir():
-        return ram / name
+    if os.path.lexists(ram / name):  # ours sticks; one someone else made is never used
+        return ram / name if owned_by_me(ram / name) else temp / name
     room = free(ram) if ram.is_dir() and os.access(ram, os.W_OK | os.X_OK) else None
     if room is not None and room >= MIN_FREE_BYTES:
         return ram / name

@@ -184,6 +184,8 @@ class Prisma:
         direct = self.datasource.direct_url if self.datasource else None
         if direct is not None and direct.env:
             direct_value = direct.value(self.environ) if chosen == users_own else None
+            if direct_value:
+                direct_value = absolute_sqlite_url(direct_value, self.settings.schema_folder)
             variables[direct.env] = direct_value or chosen
             if self.engine.mode == "wasm" and direct_value:
                 variables["PRISMA_TASKS_DIRECT_URL"] = direct_value
