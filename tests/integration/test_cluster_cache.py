@@ -335,6 +335,21 @@ def test_db_down_also_empties_an_older_versions_cache(
     assert entries(runtime_dir) == [] and entries(legacy) == []
 
 
+def test_db_down_leaves_an_old_folder_someone_else_could_write(
+    settings: Settings, runtime_dir: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    legacy = scratch / "prisma-tasks-legacy"
+    legacy.mkdir(mode=0o755)
+    monkeypatch.setenv("PRISMA_TASKS_RUNTIME_DIR", str(legacy))
+    one_run(settings, Prepare())
+    monkeypatch.setenv("PRISMA_TASKS_RUNTIME_DIR", str(runtime_dir))
+    monkeypatch.setattr(runtime_root, "legacy_root", lambda: legacy)
+    legacy.chmod(0o777)  # any local user could have made or filled it: not ours to act on
+
+    assert cluster_cache.clear_everywhere() == 0
+    assert len(entries(legacy)) == 1
+
+
 def test_sigterm_during_a_cached_run_still_caches_cleanly(
     spawn_child, runtime_dir: Path, settings: Settings
 ) -> None:

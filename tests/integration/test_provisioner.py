@@ -487,19 +487,23 @@ def test_an_older_versions_runtime_folder_is_reaped_then_removed(
     assert list(legacy.parent.glob(f"{legacy.name}*")) == []  # nothing set aside is left
 
 
+def old_record(folder: Path, token: str, pid: int, **made: str) -> owners.OwnerRecord:
+    """A record as an older version wrote it into its runtime folder `folder`."""
+    started = owners.process_start_time(pid) or "12345"
+    record = owners.OwnerRecord(token, pid, started, owners.host_tag(), **made)
+    (folder / "owners").mkdir(parents=True, exist_ok=True)
+    (folder / "owners" / f"{token}.json").write_text(json.dumps(asdict(record)))
+    return record
+
+
 def test_server_databases_of_an_older_versions_runtime_folder_are_swept(
     runtime_dir: Path, pg_server: LocalCluster, legacy: Path
 ) -> None:
     # records as an older version wrote them: in its folder, tokens with that folder's scope
-    (legacy / "owners").mkdir(parents=True)
     scope = owners.scope_tag(legacy)
     assert scope != owners.scope_tag()
-    dead = owners.OwnerRecord(f"{scope}dead01", dead_pid(), "12345", owners.host_tag())
-    live = owners.OwnerRecord(
-        f"{scope}live01", os.getpid(), owners.process_start_time(os.getpid()), owners.host_tag()
-    )
-    for record in (dead, live):
-        (legacy / "owners" / f"{record.token}.json").write_text(json.dumps(asdict(record)))
+    dead = old_record(legacy, f"{scope}dead01", dead_pid())
+    live = old_record(legacy, f"{scope}live01", os.getpid())
     server = PostgresServer(pg_server.url())
     try:
         dead_db, live_db = f"{dead.database_prefix()}1", f"{live.database_prefix()}1"
@@ -525,15 +529,6 @@ def test_server_databases_of_an_older_versions_runtime_folder_are_swept(
         assert late_db in reap(server) and late_db not in database_names(pg_server.url())
     finally:
         server.close()
-
-
-def old_record(folder: Path, token: str, pid: int, **made: str) -> owners.OwnerRecord:
-    """A record as an older version wrote it into its runtime folder `folder`."""
-    started = owners.process_start_time(pid) or "12345"
-    record = owners.OwnerRecord(token, pid, started, owners.host_tag(), **made)
-    (folder / "owners").mkdir(parents=True, exist_ok=True)
-    (folder / "owners" / f"{token}.json").write_text(json.dumps(asdict(record)))
-    return record
 
 
 def test_folders_set_aside_are_deleted_unless_a_live_record_is_in_them(legacy: Path) -> None:

@@ -230,12 +230,14 @@ def clear(root: Path) -> int:
 
 def clear_everywhere() -> int:
     """`clear` the runtime folder runs use, and the folder of older versions when it is still
-    there (runtime_root.legacy_root): what `invoke db.down` empties."""
+    there and our own (runtime_root.legacy_root, owned_by_me, as the reaper's retire() reads
+    it): what `invoke db.down` empties."""
     from prisma_tasks.databases import owners, runtime_root
 
     legacy = runtime_root.legacy_root()
     cleared = clear(owners.state_root())
-    return cleared + (clear(legacy) if legacy is not None and legacy.is_dir() else 0)
+    ours = legacy is not None and runtime_root.owned_by_me(legacy)
+    return cleared + (clear(legacy) if ours else 0)
 
 
 def read_meta(entry: Path) -> EntryMeta | None:

@@ -424,4 +424,4 @@ def absolute_sqlite_url(url: str, schema_folder: Path) -> str:
     raw, separator, query = url[len("file:") :].partition("?")
     if not raw or raw == ":memory:" or Path(raw).is_absolute():
         return url
-    return f"file:{(schema_folder / raw).resolve()}{separator}{query}"
+    return f"file:{sqlite_path(url, schema_folder)}{separator}{query}"
